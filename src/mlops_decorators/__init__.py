@@ -1,0 +1,71 @@
+"""Production decorators for ML and infrastructure code.
+
+Every public name is importable from the package top level, lazily: ``import
+mlops_decorators`` imports none of the submodules, and ``from mlops_decorators import
+timer`` imports only the module that defines `timer`. Heavy dependencies (numpy, pydantic,
+psutil, redis, prometheus_client) are imported by the decorators that need them, when first
+needed.
+
+Example:
+    >>> from mlops_decorators import log_calls, timer
+    >>> @timer
+    ... @log_calls
+    ... def add(a: int, b: int) -> int:
+    ...     return a + b
+    >>> add(1, 2)
+    3
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+if TYPE_CHECKING:
+    from .call_logging import DEFAULT_REDACT, log_calls
+    from .exceptions import MlopsDecoratorsError, RetryExhaustedError
+    from .timing import Timer, TimerStats, get_timer_stats, reset_timer_stats, timer, timer_report
+
+# Public name -> the submodule that defines it. Module names never equal a public name, so
+# importing a submodule can never shadow a decorator on the package (see tests/test_package.py).
+_EXPORTS: dict[str, str] = {
+    "DEFAULT_REDACT": "call_logging",
+    "log_calls": "call_logging",
+    "MlopsDecoratorsError": "exceptions",
+    "RetryExhaustedError": "exceptions",
+    "Timer": "timing",
+    "TimerStats": "timing",
+    "get_timer_stats": "timing",
+    "reset_timer_stats": "timing",
+    "timer": "timing",
+    "timer_report": "timing",
+}
+
+__all__ = [
+    "DEFAULT_REDACT",
+    "MlopsDecoratorsError",
+    "RetryExhaustedError",
+    "Timer",
+    "TimerStats",
+    "__version__",
+    "get_timer_stats",
+    "log_calls",
+    "reset_timer_stats",
+    "timer",
+    "timer_report",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module_name = _EXPORTS.get(name)
+    if module_name is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module_name}", __name__), name)
+    globals()[name] = value  # later lookups skip __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

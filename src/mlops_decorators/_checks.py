@@ -1,0 +1,93 @@
+"""Validation of decorator arguments, shared by every decorator.
+
+Each check raises `TypeError` or `ValueError` naming the parameter, the value given and
+what is allowed, so a wrong argument fails at decoration time with a message that says
+how to fix it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+
+def seconds(
+    name: str,
+    value: float | timedelta | None,
+    *,
+    allow_none: bool = False,
+    allow_zero: bool = True,
+) -> float | None:
+    """Return `value` (seconds as a number, or a `timedelta`) as float seconds."""
+    if value is None:
+        if allow_none:
+            return None
+        raise TypeError(f"{name} must be a number of seconds or a timedelta, got None")
+    if isinstance(value, timedelta):
+        result = value.total_seconds()
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        result = float(value)
+    else:
+        raise TypeError(
+            f"{name} must be a number of seconds or a timedelta, got {type(value).__name__} "
+            f"{value!r}"
+        )
+    if result != result or result in (float("inf"), float("-inf")):
+        if result == float("inf") and allow_none:
+            return None
+        raise ValueError(f"{name} must be a finite number of seconds, got {value!r}")
+    if result < 0 or (result == 0 and not allow_zero):
+        allowed = ">= 0" if allow_zero else "> 0"
+        raise ValueError(f"{name} must be {allowed} seconds, got {value!r}")
+    return result
+
+
+def positive_int(name: str, value: int | None, *, allow_none: bool = False) -> int | None:
+    """Return `value` if it is an int >= 1 (or None when allowed)."""
+    if value is None and allow_none:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError(f"{name} must be an int >= 1, got {type(value).__name__} {value!r}")
+    if value < 1:
+        raise ValueError(f"{name} must be an int >= 1, got {value!r}")
+    return value
+
+
+def log_level(name: str, value: int | str) -> int:
+    """Return a registered logging level given as an int (`logging.INFO`) or a name ("INFO")."""
+    if isinstance(value, str):
+        level = logging.getLevelName(value.upper())
+        if isinstance(level, int):
+            return level
+    elif (
+        isinstance(value, int)
+        and not isinstance(value, bool)
+        and not logging.getLevelName(value).startswith("Level ")
+    ):
+        return value
+    raise ValueError(
+        f"{name} must be a logging level such as logging.INFO or 'DEBUG', got {value!r}"
+    )
+
+
+def logger(name: str, value: logging.Logger | str | None, default: str) -> logging.Logger:
+    """Return the logger to use: a `Logger`, a logger name, or None for `default`'s logger."""
+    if value is None:
+        return logging.getLogger(default)
+    if isinstance(value, str):
+        return logging.getLogger(value)
+    if isinstance(value, logging.Logger):
+        return value
+    raise TypeError(
+        f"{name} must be a logging.Logger, a logger name or None, got {type(value).__name__} "
+        f"{value!r}"
+    )
+
+
+def optional_callable(name: str, value: Callable[..., Any] | None) -> Callable[..., Any] | None:
+    """Return `value` if it is callable or None."""
+    if value is not None and not callable(value):
+        raise TypeError(f"{name} must be callable or None, got {type(value).__name__} {value!r}")
+    return value

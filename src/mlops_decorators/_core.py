@@ -1,0 +1,118 @@
+"""Decorator plumbing shared by every decorator in the package.
+
+A decorator module supplies two wrapper factories, one for plain functions and one for
+``async def`` functions, and `decorate` does the rest once, at decoration time:
+
+- picks the factory for the function's kind (so an ``async def`` is wrapped by an
+  ``async def`` and the decorator covers the awaited work, not coroutine creation);
+- unwraps ``staticmethod``/``classmethod`` objects and wraps them again around the result;
+- copies name, docstring, signature and ``__wrapped__`` (`functools.update_wrapper`), which
+  also carries attributes such as ``timer_stats`` or ``cache_info`` set by inner decorators,
+  so state accessors survive stacking in any order;
+- attaches this decorator's own accessors (``fn.<decorator>_stats()`` and friends).
+
+`bare_or_called` gives every decorator the ``@deco`` / ``@deco()`` / ``@deco(option=...)``
+forms without repeating the check.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, TypeVar
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+SyncWrapperFactory = Callable[[Callable[..., Any]], Callable[..., Any]]
+AsyncWrapperFactory = Callable[[Callable[..., Awaitable[Any]]], Callable[..., Awaitable[Any]]]
+
+
+def is_async_callable(fn: object) -> bool:
+    """Whether calling `fn` returns an awaitable coroutine (functions, partials, callables)."""
+    if inspect.iscoroutinefunction(fn):
+        return True
+    call = getattr(fn, "__call__", None)  # noqa: B004 -- objects with an async __call__
+    return not inspect.isroutine(fn) and inspect.iscoroutinefunction(call)
+
+
+def decorate(
+    fn: F,
+    decorator: str,
+    *,
+    sync: SyncWrapperFactory,
+    async_: AsyncWrapperFactory,
+    attrs: Mapping[str, Any] | None = None,
+    allow_generators: bool = True,
+) -> F:
+    """Wrap `fn` with the factory for its kind and attach `attrs` to the wrapper.
+
+    Args:
+        fn: The function, method, ``staticmethod`` or ``classmethod`` being decorated.
+        decorator: The decorator's name, for error messages.
+        sync: Builds the wrapper for a plain function.
+        async_: Builds the wrapper (an ``async def``) for a coroutine function.
+        attrs: Attributes to set on the wrapper, e.g. ``{"timer_stats": snapshot}``.
+        allow_generators: False where wrapping a generator function would be a bug
+            (caching or retrying a generator object).
+
+    Returns:
+        The wrapper, with `fn`'s metadata.
+
+    Raises:
+        TypeError: `fn` is not callable, or is a generator function that is not allowed.
+    """
+    if isinstance(fn, (staticmethod, classmethod)):
+        inner = decorate(
+            fn.__func__,
+            decorator,
+            sync=sync,
+            async_=async_,
+            attrs=attrs,
+            allow_generators=allow_generators,
+        )
+        return type(fn)(inner)
+    if not callable(fn):
+        raise TypeError(
+            f"@{decorator} can only decorate a callable, got {type(fn).__name__} {fn!r}"
+        )
+    if not allow_generators and (inspect.isgeneratorfunction(fn) or inspect.isasyncgenfunction(fn)):
+        raise TypeError(
+            f"@{decorator} cannot decorate generator function {fn.__qualname__}: it would act on "
+            "the generator object, not on the values it yields"
+        )
+    wrapper = async_(fn) if is_async_callable(fn) else sync(fn)
+    functools.update_wrapper(wrapper, fn)
+    if attrs:
+        wrapper.__dict__.update(attrs)
+    return wrapper  # type: ignore[return-value]
+
+
+def bare_or_called(fn: F | None, decorator: str, apply: Callable[[F], F]) -> F | Callable[[F], F]:
+    """Support both ``@decorator`` (`fn` given) and ``@decorator(...)`` (`fn` is None).
+
+    Raises:
+        TypeError: Something other than a function was passed positionally, such as
+            ``@retry(3)`` instead of ``@retry(max_attempts=3)``.
+    """
+    if fn is None:
+        return apply
+    if not is_decoratable(fn):
+        raise TypeError(
+            f"{decorator}() takes keyword arguments only; got the positional argument {fn!r}. "
+            f"Use @{decorator} or @{decorator}(option=value)."
+        )
+    return apply(fn)
+
+
+def is_decoratable(obj: object) -> bool:
+    """Whether `obj` is something a decorator can wrap (for decorators whose first positional
+    parameter is an option, such as ``timer(name)`` or ``cache_result(ttl)``)."""
+    return callable(obj) or isinstance(obj, (staticmethod, classmethod))
+
+
+def qualified_name(fn: Callable[..., Any]) -> str:
+    """The name logs and statistics use for `fn`: its ``__qualname__`` (or repr as a fallback)."""
+    if isinstance(fn, (staticmethod, classmethod)):
+        fn = fn.__func__
+    return getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or repr(fn)

@@ -1,0 +1,254 @@
+"""`log_calls`: log each call's arguments, its result or exception, and how long it took.
+
+Values are summarised (arrays by shape and dtype, long strings and containers cut to
+``max_repr`` characters) and secret-looking names are redacted, using the same summaries
+as the rest of the package. When the logger is disabled for ``level`` nothing is
+formatted: the wrapper checks the level and calls straight through.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Callable, Iterable
+from time import perf_counter_ns
+from typing import TYPE_CHECKING, Any, TypeVar, overload
+
+from . import _checks
+from ._core import decorate, is_decoratable, qualified_name
+from ._values import DEFAULT_REDACT, Summarizer, format_duration, normalise_redact
+
+if TYPE_CHECKING:
+    from typing_extensions import ParamSpec
+
+    P = ParamSpec("P")
+
+R = TypeVar("R")
+
+__all__ = ["DEFAULT_REDACT", "log_calls"]
+
+_RECEIVERS = ("self", "cls")
+
+
+class _CallLog:
+    """Formats and emits the records of one decorated function."""
+
+    __slots__ = ("_signature", "fn", "level", "log_args", "log_result", "logger", "name", "values")
+
+    def __init__(
+        self,
+        fn: Callable[..., Any],
+        logger: logging.Logger,
+        level: int,
+        log_args: bool,
+        log_result: bool,
+        values: Summarizer,
+    ) -> None:
+        self.fn = fn
+        self.name = qualified_name(fn)
+        self.logger = logger
+        self.level = level
+        self.log_args = log_args
+        self.log_result = log_result
+        self.values = values
+        self._signature: inspect.Signature | None = None
+
+    def arguments(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, str]:
+        """Summaries of the arguments as the function sees them (receiver left out)."""
+        if self._signature is None:
+            try:
+                self._signature = inspect.signature(self.fn)
+            except (TypeError, ValueError):  # some builtins have no signature
+                self._signature = inspect.Signature()
+        try:
+            named = dict(self._signature.bind(*args, **kwargs).arguments)
+        except TypeError:  # a bad call: show what was passed, the call itself will raise
+            named = {f"arg{i}": value for i, value in enumerate(args)} | kwargs
+        else:
+            first = next(iter(self._signature.parameters), None)
+            if first in _RECEIVERS:
+                named.pop(first, None)
+        return self.values.arguments(named)
+
+    def started(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> int:
+        extra: dict[str, Any] = {"function": self.name}
+        if self.log_args:
+            call_args = extra["call_args"] = self.arguments(args, kwargs)
+            text = ", ".join(f"{name}={value}" for name, value in call_args.items())
+            self.logger.log(self.level, "calling %s(%s)", self.name, text, extra=extra)
+        else:
+            self.logger.log(self.level, "calling %s", self.name, extra=extra)
+        return perf_counter_ns()
+
+    def returned(self, start: int, result: Any) -> None:
+        seconds = (perf_counter_ns() - start) / 1e9
+        extra: dict[str, Any] = {"function": self.name, "duration_s": seconds}
+        if self.log_result:
+            summary = extra["result"] = self.values.value(result)
+            self.logger.log(
+                self.level,
+                "%s returned %s in %s",
+                self.name,
+                summary,
+                format_duration(seconds),
+                extra=extra,
+            )
+        else:
+            self.logger.log(
+                self.level, "%s finished in %s", self.name, format_duration(seconds), extra=extra
+            )
+
+    def raised(
+        self,
+        start: int | None,
+        error: BaseException,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+    ) -> None:
+        """Log `error`: with traceback at ERROR for an `Exception`; interruptions and
+        cancellations (`KeyboardInterrupt`, `asyncio.CancelledError`) at ``level`` without."""
+        failed = isinstance(error, Exception)
+        level = logging.ERROR if failed else self.level
+        if not self.logger.isEnabledFor(level):
+            return
+        extra: dict[str, Any] = {"function": self.name, "exception": type(error).__name__}
+        if self.log_args:
+            extra["call_args"] = self.arguments(args, kwargs)
+        after = ""
+        if start is not None:
+            extra["duration_s"] = seconds = (perf_counter_ns() - start) / 1e9
+            after = f" after {format_duration(seconds)}"
+        self.logger.log(
+            level,
+            "%s raised %s: %s%s",
+            self.name,
+            type(error).__name__,
+            error,
+            after,
+            exc_info=error if failed else None,
+            extra=extra,
+        )
+
+
+@overload
+def log_calls(logger: Callable[P, R], /) -> Callable[P, R]: ...
+
+
+@overload
+def log_calls(
+    logger: logging.Logger | str | None = None,
+    *,
+    level: int | str = logging.INFO,
+    log_args: bool = True,
+    log_result: bool = True,
+    max_repr: int = 200,
+    redact: Iterable[str] = DEFAULT_REDACT,
+) -> Callable[[Callable[P, R]], Callable[P, R]]: ...
+
+
+def log_calls(
+    logger: logging.Logger | str | Callable[..., Any] | None = None,
+    *,
+    level: int | str = logging.INFO,
+    log_args: bool = True,
+    log_result: bool = True,
+    max_repr: int = 200,
+    redact: Iterable[str] = DEFAULT_REDACT,
+) -> Callable[..., Any]:
+    """Log every call: its arguments, then its result and duration, or its exception.
+
+    An exception is logged at ERROR with its traceback and re-raised unchanged; it is logged
+    even when ``level`` itself is disabled. Cancellation and ``KeyboardInterrupt`` are logged
+    at ``level`` without a traceback. A first parameter named ``self`` or ``cls`` is left out.
+
+    Args:
+        logger: A `logging.Logger` or logger name; defaults to the decorated function's
+            module logger.
+        level: Level of the call and result records.
+        log_args: Log the arguments (bound to the signature, defaults not shown).
+        log_result: Log the returned value.
+        max_repr: Most characters one summarised value may take (>= 10).
+        redact: Name fragments whose values are shown as ``'***'`` (case-insensitive, also
+            matched against string keys inside dict arguments). It *replaces* the default
+            list: extend it with ``DEFAULT_REDACT | {"ssn"}``, disable it with ``()``.
+
+    Returns:
+        The decorated function, or a decorator when called with options.
+
+    Raises:
+        TypeError: An argument has the wrong type (e.g. ``redact="password"``).
+        ValueError: ``level`` is not a logging level or ``max_repr`` is below 10.
+
+    Example:
+        >>> import logging
+        >>> @log_calls(level=logging.DEBUG, redact=DEFAULT_REDACT | {"ssn"})
+        ... def lookup(user: str, ssn: str) -> int:
+        ...     return 42
+        >>> lookup("ada", ssn="123-45-6789")  # logs: calling lookup(user='ada', ssn='***')
+        42
+    """
+    if is_decoratable(logger) and not isinstance(logger, logging.Logger):
+        return log_calls()(logger)  # type: ignore[arg-type]
+    resolved_level = _checks.log_level("level", level)
+    for flag, value in (("log_args", log_args), ("log_result", log_result)):
+        if not isinstance(value, bool):
+            raise TypeError(f"{flag} must be True or False, got {value!r}")
+    if not isinstance(max_repr, int) or isinstance(max_repr, bool) or max_repr < 10:
+        raise ValueError(f"max_repr must be an int >= 10, got {max_repr!r}")
+    values = Summarizer(max_repr, normalise_redact("redact", redact))
+    _checks.logger("logger", logger, __name__)  # type: ignore[arg-type] # fail at decoration
+
+    def apply(fn: Callable[P, R]) -> Callable[P, R]:
+        module = getattr(fn, "__module__", None) or __name__
+        log = _CallLog(
+            fn,
+            _checks.logger("logger", logger, module),  # type: ignore[arg-type]
+            resolved_level,
+            log_args,
+            log_result,
+            values,
+        )
+        is_enabled = log.logger.isEnabledFor
+        started, returned, raised = log.started, log.returned, log.raised
+
+        def make_sync(func: Callable[..., Any]) -> Callable[..., Any]:
+            def logged(*args: Any, **kwargs: Any) -> Any:
+                if not is_enabled(resolved_level):
+                    try:
+                        return func(*args, **kwargs)
+                    except Exception as exc:
+                        raised(None, exc, args, kwargs)
+                        raise
+                start = started(args, kwargs)
+                try:
+                    result = func(*args, **kwargs)
+                except BaseException as exc:
+                    raised(start, exc, args, kwargs)
+                    raise
+                returned(start, result)
+                return result
+
+            return logged
+
+        def make_async(func: Callable[..., Any]) -> Callable[..., Any]:
+            async def logged(*args: Any, **kwargs: Any) -> Any:
+                if not is_enabled(resolved_level):
+                    try:
+                        return await func(*args, **kwargs)
+                    except Exception as exc:
+                        raised(None, exc, args, kwargs)
+                        raise
+                start = started(args, kwargs)
+                try:
+                    result = await func(*args, **kwargs)
+                except BaseException as exc:
+                    raised(start, exc, args, kwargs)
+                    raise
+                returned(start, result)
+                return result
+
+            return logged
+
+        return decorate(fn, "log_calls", sync=make_sync, async_=make_async)
+
+    return apply

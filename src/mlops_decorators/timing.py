@@ -1,0 +1,328 @@
+"""`timer`: how long calls and blocks take, logged and kept as per-name statistics.
+
+Use it as a decorator (``@timer``, ``@timer("load")``, ``@timer(threshold=0.5)``) on plain
+or ``async def`` functions and methods, or as a context manager (``with timer("load"): ...``).
+Every timing under one name feeds that name's statistics; read them with
+``fn.timer_stats()``, `get_timer_stats` or `timer_report`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from contextvars import ContextVar
+from dataclasses import dataclass
+from time import perf_counter_ns
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, TypeVar, overload
+
+from . import _checks
+from ._core import decorate, is_decoratable, qualified_name
+from ._stats import DurationSummary, DurationWindow
+from ._values import format_duration
+
+if TYPE_CHECKING:
+    from typing_extensions import ParamSpec, Self
+
+    P = ParamSpec("P")
+
+R = TypeVar("R")
+
+__all__ = ["Timer", "TimerStats", "get_timer_stats", "reset_timer_stats", "timer", "timer_report"]
+
+_CONTEXT_NAME = "timer"
+
+
+@dataclass(frozen=True, slots=True)
+class TimerStats(DurationSummary):
+    """Statistics of one timer name, in seconds.
+
+    ``count``, ``total_s``, ``mean_s``, ``min_s``, ``max_s`` and ``last_s`` cover every timed
+    call; ``p50_s``, ``p95_s`` and ``p99_s`` cover the most recent 1024 calls.
+
+    Example:
+        >>> @timer
+        ... def step() -> int:
+        ...     return 1
+        >>> step()
+        1
+        >>> step.timer_stats().count >= 1
+        True
+    """
+
+    name: str
+
+
+_windows: dict[str, DurationWindow] = {}
+_windows_lock = threading.Lock()
+
+
+def _window(name: str) -> DurationWindow:
+    with _windows_lock:
+        window = _windows.get(name)
+        if window is None:
+            window = _windows[name] = DurationWindow()
+        return window
+
+
+def _stats_of(name: str, window: DurationWindow) -> TimerStats:
+    summary = window.summary()
+    return TimerStats(name=name, **{f: getattr(summary, f) for f in summary.__slots__})
+
+
+def get_timer_stats() -> dict[str, TimerStats]:
+    """Snapshots of every timer name used so far in this process.
+
+    Returns:
+        Name to immutable `TimerStats`, sorted by name.
+
+    Example:
+        >>> with timer("doc example"):
+        ...     pass
+        >>> get_timer_stats()["doc example"].count >= 1
+        True
+    """
+    with _windows_lock:
+        items = sorted(_windows.items())
+    return {name: _stats_of(name, window) for name, window in items}
+
+
+def reset_timer_stats() -> None:
+    """Forget every timer's statistics (useful between tests or benchmark phases).
+
+    Example:
+        >>> reset_timer_stats()
+        >>> get_timer_stats()
+        {}
+    """
+    with _windows_lock:
+        _windows.clear()
+
+
+def timer_report() -> str:
+    """A fixed-width text table of every timer's statistics, for terminals and notebooks.
+
+    Returns:
+        One header line and one line per name, slowest total first.
+
+    Example:
+        >>> reset_timer_stats()
+        >>> with timer("load"):
+        ...     pass
+        >>> print(timer_report())  # doctest: +ELLIPSIS
+        name  calls  total ...
+        load      1 ...
+    """
+    stats = sorted(get_timer_stats().values(), key=lambda s: s.total_s, reverse=True)
+    if not stats:
+        return "no timings recorded"
+    width = max(4, *(len(s.name) for s in stats))
+    header = f"{'name':<{width}}  calls  {'total':>9}  {'mean':>9}  {'p50':>9}  {'p95':>9}  " + (
+        f"{'p99':>9}  {'max':>9}"
+    )
+    lines = [header]
+    for s in stats:
+        durations = (s.total_s, s.mean_s, s.p50_s, s.p95_s, s.p99_s, s.max_s)
+        cells = "  ".join(f"{format_duration(d):>9}" for d in durations)
+        lines.append(f"{s.name:<{width}}  {s.count:>5}  {cells}")
+    return "\n".join(lines)
+
+
+class _Recorder:
+    """What one timer name does after each call: record, and log when asked to."""
+
+    __slots__ = ("_is_enabled", "_record", "_threshold_ns", "level", "logger", "name", "window")
+
+    def __init__(
+        self, name: str, logger: logging.Logger, level: int, threshold_s: float | None
+    ) -> None:
+        self.name = name
+        self.logger = logger
+        self.level = level
+        self.window = _window(name)
+        self._threshold_ns = round((threshold_s or 0.0) * 1e9)
+        self._record = self.window.record
+        self._is_enabled = logger.isEnabledFor
+
+    def done(self, elapsed_ns: int, error: BaseException | None) -> None:
+        self._record(elapsed_ns)
+        if elapsed_ns >= self._threshold_ns and self._is_enabled(self.level):
+            self._log(elapsed_ns / 1e9, error)
+
+    def _log(self, seconds: float, error: BaseException | None) -> None:
+        extra: dict[str, Any] = {"function": self.name, "duration_s": seconds}
+        if error is None:
+            self.logger.log(
+                self.level, "%s took %s", self.name, format_duration(seconds), extra=extra
+            )
+        else:
+            extra["exception"] = type(error).__name__
+            self.logger.log(
+                self.level,
+                "%s took %s (raised %s)",
+                self.name,
+                format_duration(seconds),
+                type(error).__name__,
+                extra=extra,
+            )
+
+    def stats(self) -> TimerStats:
+        return _stats_of(self.name, self.window)
+
+
+class Timer:
+    """A configured timer: a decorator and a context manager. Create it with `timer`.
+
+    As a context manager it is re-entrant and safe to share between threads and asyncio
+    tasks: start times live in a context variable, not on the object.
+    """
+
+    __slots__ = ("_context_recorder", "_level", "_logger", "_starts", "_threshold_s", "name")
+
+    def __init__(
+        self,
+        name: str | None,
+        logger: logging.Logger | str | None,
+        level: int | str,
+        threshold: float | Any | None,
+    ) -> None:
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f"name must be a str or None, got {type(name).__name__} {name!r}")
+        _checks.logger("logger", logger, __name__)  # fail now, not at first use
+        self.name = name
+        self._logger = logger
+        self._level = _checks.log_level("level", level)
+        self._threshold_s = _checks.seconds("threshold", threshold, allow_none=True)
+        self._context_recorder: _Recorder | None = None
+        self._starts: ContextVar[tuple[int, ...]] = ContextVar("timer_starts", default=())
+
+    def __repr__(self) -> str:
+        return f"Timer(name={self.name!r}, level={logging.getLevelName(self._level)!r})"
+
+    def _recorder(self, name: str, default_logger: str) -> _Recorder:
+        logger = _checks.logger("logger", self._logger, default_logger)
+        return _Recorder(name, logger, self._level, self._threshold_s)
+
+    def __call__(self, fn: Callable[P, R]) -> Callable[P, R]:
+        """Decorate `fn`; the timer's name defaults to ``fn.__qualname__``."""
+        module = getattr(fn, "__module__", None) or __name__
+        recorder = self._recorder(self.name or qualified_name(fn), module)
+        done = recorder.done
+
+        def make_sync(func: Callable[..., Any]) -> Callable[..., Any]:
+            def timed(*args: Any, **kwargs: Any) -> Any:
+                start = perf_counter_ns()
+                try:
+                    result = func(*args, **kwargs)
+                except BaseException as exc:
+                    done(perf_counter_ns() - start, exc)
+                    raise
+                done(perf_counter_ns() - start, None)
+                return result
+
+            return timed
+
+        def make_async(func: Callable[..., Any]) -> Callable[..., Any]:
+            async def timed(*args: Any, **kwargs: Any) -> Any:
+                start = perf_counter_ns()
+                try:
+                    result = await func(*args, **kwargs)
+                except BaseException as exc:
+                    done(perf_counter_ns() - start, exc)
+                    raise
+                done(perf_counter_ns() - start, None)
+                return result
+
+            return timed
+
+        return decorate(
+            fn, "timer", sync=make_sync, async_=make_async, attrs={"timer_stats": recorder.stats}
+        )
+
+    def __enter__(self) -> Self:
+        self._starts.set((*self._starts.get(), perf_counter_ns()))
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        end = perf_counter_ns()
+        *outer, start = self._starts.get()
+        self._starts.set(tuple(outer))
+        if self._context_recorder is None:
+            self._context_recorder = self._recorder(self.name or _CONTEXT_NAME, __name__)
+        self._context_recorder.done(end - start, exc)
+
+    def stats(self) -> TimerStats:
+        """Statistics of this timer's name (for the context-manager form).
+
+        Example:
+            >>> with timer("doc stats") as t:
+            ...     pass
+            >>> t.stats().count >= 1
+            True
+        """
+        return _stats_of(self.name or _CONTEXT_NAME, _window(self.name or _CONTEXT_NAME))
+
+
+@overload
+def timer(name: Callable[P, R], /) -> Callable[P, R]: ...
+
+
+@overload
+def timer(
+    name: str | None = None,
+    /,
+    *,
+    logger: logging.Logger | str | None = None,
+    level: int | str = logging.INFO,
+    threshold: float | Any | None = None,
+) -> Timer: ...
+
+
+def timer(
+    name: str | Callable[..., Any] | None = None,
+    /,
+    *,
+    logger: logging.Logger | str | None = None,
+    level: int | str = logging.INFO,
+    threshold: float | Any | None = None,
+) -> Timer | Callable[..., Any]:
+    """Time calls or blocks, log each duration and keep per-name statistics.
+
+    Args:
+        name: Statistics and log name; defaults to the decorated function's
+            ``__qualname__`` (``"timer"`` for an unnamed block).
+        logger: A `logging.Logger` or logger name; defaults to the decorated function's
+            module logger (``mlops_decorators.timing`` for blocks).
+        level: Logging level of the duration record.
+        threshold: Only log calls at least this slow (seconds or `timedelta`); every call
+            is still counted in the statistics.
+
+    Returns:
+        The decorated function when used bare (``@timer``), else a `Timer` usable as a
+        decorator or a context manager.
+
+    Raises:
+        TypeError: An argument has the wrong type (e.g. ``logger=print``).
+        ValueError: ``threshold`` is negative or ``level`` is not a logging level.
+
+    Example:
+        >>> import asyncio
+        >>> @timer(threshold=1.0)
+        ... async def fetch() -> str:
+        ...     return "ok"
+        >>> asyncio.run(fetch())
+        'ok'
+        >>> fetch.timer_stats().name
+        'fetch'
+        >>> with timer("block"):
+        ...     total = sum(range(10))
+    """
+    if is_decoratable(name):
+        return Timer(None, logger, level, threshold)(name)  # type: ignore[arg-type]
+    return Timer(name, logger, level, threshold)  # type: ignore[arg-type]
