@@ -110,9 +110,9 @@ def timer_report() -> str:
         >>> reset_timer_stats()
         >>> with timer("load"):
         ...     pass
-        >>> print(timer_report())  # doctest: +ELLIPSIS
-        name  calls  total ...
-        load      1 ...
+        >>> print(timer_report())  # doctest: +ELLIPSIS +NORMALIZE_WHITESPACE
+        name calls total mean p50 p95 p99 max
+        load 1 ...
     """
     stats = sorted(get_timer_stats().values(), key=lambda s: s.total_s, reverse=True)
     if not stats:
