@@ -46,17 +46,22 @@ def normalise_redact(name: str, redact: Iterable[str]) -> frozenset[str]:
 
 
 def format_duration(seconds: float) -> str:
-    """A human duration: ``'12.3 µs'``, ``'1.24 ms'``, ``'1.24 s'``, ``'2 min 3.4 s'``."""
-    if seconds < 1e-6:
-        return f"{seconds * 1e9:.0f} ns"
-    if seconds < 1e-3:
-        return f"{seconds * 1e6:.3g} µs"
-    if seconds < 1.0:
-        return f"{seconds * 1e3:.3g} ms"
-    if seconds < 60.0:
-        return f"{seconds:.3g} s"
-    minutes, rest = divmod(seconds, 60.0)
+    """A human duration: ``'12.3 µs'``, ``'1.24 ms'``, ``'1.24 s'``, ``'2 min 3.4 s'``.
+
+    Example:
+        >>> format_duration(0.00124), format_duration(0.9999), format_duration(123.4)
+        ('1.24 ms', '1 s', '2 min 3.4 s')
+    """
+    for scale, unit in _UNITS:
+        text = f"{seconds * scale:.3g}"
+        # Choose the unit after rounding: 0.9999 s is "1 s", not "1e+03 ms".
+        if float(text) < (60.0 if unit == "s" else 1000.0):
+            return f"{text} {unit}"
+    minutes, rest = divmod(round(seconds, 1), 60.0)
     return f"{minutes:.0f} min {rest:.1f} s"
+
+
+_UNITS = ((1e9, "ns"), (1e6, "µs"), (1e3, "ms"), (1.0, "s"))
 
 
 class Summarizer:
@@ -103,35 +108,61 @@ class Summarizer:
             text = repr(value)
         except Exception as exc:  # a broken __repr__ must not break the decorated call
             return f"<{type(value).__name__} (repr failed: {type(exc).__name__})>"
-        return text if len(text) <= budget else f"{text[:budget]}...({len(text)} chars)"
+        return text if len(text) <= budget else f"{text[: max(budget, 0)]}...({len(text)} chars)"
 
     def _container(self, value: Any, budget: int, depth: int) -> str:
         if isinstance(value, dict):
-            items: list[tuple[str, Any]] = [
-                (repr(k) + ": ", REDACTED if isinstance(k, str) and self.is_secret(k) else v)
-                for k, v in value.items()
-            ]
+            items: list[tuple[Any, Any]] = list(value.items())
             open_, close = "{", "}"
         else:
-            items = [("", v) for v in value]
+            items = [(_NO_KEY, v) for v in value]
             open_, close = _BRACKETS[type(value)]
             if isinstance(value, tuple) and len(value) == 1:
                 close = ",)"
         if not items and type(value) in (set, frozenset):
             return f"{type(value).__name__}()"
         parts: list[str] = []
-        used = len(open_) + len(close)
-        for index, (prefix, item) in enumerate(items):
-            remaining = budget - used
-            if remaining <= 0:
-                parts.append(f"...({len(items) - index} more)")
+        used = len(open_) + len(close)  # plus 2 per part: its ", " separator
+        for key, item in items:
+            text = self._fit(key, item, budget - used, depth)
+            if text is None:
                 break
-            text = item if item is REDACTED else self._summarise(item, remaining, depth + 1)
-            parts.append(prefix + text)
-            used += len(prefix) + len(text) + 2
-        return open_ + ", ".join(parts) + close
+            parts.append(text)
+            used += len(text) + 2
+        else:
+            return open_ + ", ".join(parts) + close
+        # Cut short: make the "...(n more)" note fit by cutting, or dropping, the last items.
+        note = f"...({len(items) - len(parts)} more)"
+        while parts and used + len(note) > budget:
+            used -= len(parts.pop()) + 2
+            key, item = items[len(parts)]
+            text = self._fit(key, item, budget - used - len(note) - 2, depth)
+            if text is None:
+                note = f"...({len(items) - len(parts)} more)"
+            else:
+                parts.append(text)
+                used += len(text) + 2
+        return open_ + ", ".join([*parts, note]) + close
+
+    def _fit(self, key: Any, item: Any, room: int, depth: int) -> str | None:
+        """One item's text in at most `room` characters, or None if it cannot fit."""
+        text = self._item(key, item, room, depth)
+        if len(text) > room:  # a size note overshoots its budget: cut that much more
+            text = self._item(key, item, 2 * room - len(text), depth)
+        return text if len(text) <= room else None
+
+    def _item(self, key: Any, item: Any, budget: int, depth: int) -> str:
+        if key is _NO_KEY:
+            return self._summarise(item, budget, depth + 1)
+        # Keys are summarised too (a huge key or a broken __repr__ must not escape), in at
+        # most half the room so that the value shows as well.
+        prefix = self._summarise(key, budget // 2, depth + 1) + ": "
+        if isinstance(key, str) and self.is_secret(key):
+            return prefix + REDACTED
+        return prefix + self._summarise(item, budget - len(prefix), depth + 1)
 
 
+_NO_KEY = object()
 _BRACKETS: dict[type, tuple[str, str]] = {
     list: ("[", "]"),
     tuple: ("(", ")"),
@@ -141,10 +172,14 @@ _BRACKETS: dict[type, tuple[str, str]] = {
 
 
 def _cut(value: str | bytes | bytearray, budget: int, unit: str) -> str:
-    text = repr(value)
-    if len(text) <= budget:
-        return text
-    return f"{value[: max(budget - 3, 1)]!r}...({len(value)} {unit})"
+    if len(value) < budget:  # only then can the whole repr fit: skip repr of huge values
+        text = repr(value)
+        if len(text) <= budget:
+            return text
+    # Escapes (a NUL byte is 4 characters in a repr) can make the slice's repr far longer
+    # than the slice, so the repr itself is cut too.
+    head = repr(value[: max(budget - 3, 1)])[: max(budget, 3)]
+    return f"{head}...({len(value)} {unit})"
 
 
 def _array_summary(value: Any) -> str | None:
