@@ -109,6 +109,13 @@ class DurationWindow:
                 self._last = ns
                 recent.append(ns)
 
+    def reset(self) -> None:
+        """Forget everything recorded so far (wrappers keep their bound ``record``)."""
+        with self._lock:
+            self._pending.clear()
+            self._recent.clear()
+            self._count = self._total = self._min = self._max = self._last = 0
+
     def summary(self) -> DurationSummary:
         """An immutable summary, in seconds, of what was recorded so far."""
         self._fold()

@@ -54,6 +54,13 @@ class TimerStats(DurationSummary):
     name: str
 
 
+# Open ``with timer(...)`` blocks of the current thread or task: (timer, start) pairs. One
+# variable for all timers: a context keeps every variable ever set in it, so a variable per
+# Timer would grow a long-lived thread's context by one entry per ``with timer(...)``.
+_open_blocks: ContextVar[tuple[tuple[Timer, int], ...]] = ContextVar(
+    "mlops_decorators_timer_blocks", default=()
+)
+
 _windows: dict[str, DurationWindow] = {}
 _windows_lock = threading.Lock()
 
@@ -72,7 +79,7 @@ def _stats_of(name: str, window: DurationWindow) -> TimerStats:
 
 
 def get_timer_stats() -> dict[str, TimerStats]:
-    """Snapshots of every timer name used so far in this process.
+    """Snapshots of every timer name that has timed something (since the last reset).
 
     Returns:
         Name to immutable `TimerStats`, sorted by name.
@@ -85,7 +92,8 @@ def get_timer_stats() -> dict[str, TimerStats]:
     """
     with _windows_lock:
         items = sorted(_windows.items())
-    return {name: _stats_of(name, window) for name, window in items}
+    snapshots = (_stats_of(name, window) for name, window in items)
+    return {stats.name: stats for stats in snapshots if stats.count}
 
 
 def reset_timer_stats() -> None:
@@ -96,8 +104,11 @@ def reset_timer_stats() -> None:
         >>> get_timer_stats()
         {}
     """
+    # Windows are reset, not dropped: decorated functions keep recording into theirs.
     with _windows_lock:
-        _windows.clear()
+        windows = list(_windows.values())
+    for window in windows:
+        window.reset()
 
 
 def timer_report() -> str:
@@ -178,7 +189,7 @@ class Timer:
     tasks: start times live in a context variable, not on the object.
     """
 
-    __slots__ = ("_context_recorder", "_level", "_logger", "_starts", "_threshold_s", "name")
+    __slots__ = ("_context_recorder", "_level", "_logger", "_threshold_s", "name")
 
     def __init__(
         self,
@@ -195,7 +206,6 @@ class Timer:
         self._level = _checks.log_level("level", level)
         self._threshold_s = _checks.seconds("threshold", threshold, allow_none=True)
         self._context_recorder: _Recorder | None = None
-        self._starts: ContextVar[tuple[int, ...]] = ContextVar("timer_starts", default=())
 
     def __repr__(self) -> str:
         return f"Timer(name={self.name!r}, level={logging.getLevelName(self._level)!r})"
@@ -241,7 +251,7 @@ class Timer:
         )
 
     def __enter__(self) -> Self:
-        self._starts.set((*self._starts.get(), perf_counter_ns()))
+        _open_blocks.set((*_open_blocks.get(), (self, perf_counter_ns())))
         return self
 
     def __exit__(
@@ -251,8 +261,12 @@ class Timer:
         tb: TracebackType | None,
     ) -> None:
         end = perf_counter_ns()
-        *outer, start = self._starts.get()
-        self._starts.set(tuple(outer))
+        blocks = _open_blocks.get()
+        index = len(blocks) - 1
+        while blocks[index][0] is not self:  # blocks left open in a suspended generator
+            index -= 1
+        start = blocks[index][1]
+        _open_blocks.set(blocks[:index] + blocks[index + 1 :])
         if self._context_recorder is None:
             self._context_recorder = self._recorder(self.name or _CONTEXT_NAME, __name__)
         self._context_recorder.done(end - start, exc)
