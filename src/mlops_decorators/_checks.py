@@ -33,7 +33,10 @@ def seconds(
     if datetime is not None and isinstance(value, datetime.timedelta):
         result = float(value.total_seconds())
     elif isinstance(value, (int, float)) and not isinstance(value, bool):
-        result = float(value)
+        try:
+            result = float(value)
+        except OverflowError:  # an int beyond float range, e.g. 10**400
+            raise ValueError(f"{name} must be a finite number of seconds, got {value!r}") from None
     else:
         raise TypeError(
             f"{name} must be a number of seconds or a timedelta, got {type(value).__name__} "

@@ -32,8 +32,10 @@ def is_async_callable(fn: object) -> bool:
     """Whether calling `fn` returns an awaitable coroutine (functions, partials, callables)."""
     if inspect.iscoroutinefunction(fn):
         return True
+    if inspect.isroutine(fn) or inspect.isclass(fn):  # a class's own __call__ is not called
+        return False
     call = getattr(fn, "__call__", None)  # noqa: B004 -- objects with an async __call__
-    return not inspect.isroutine(fn) and inspect.iscoroutinefunction(call)
+    return inspect.iscoroutinefunction(call)
 
 
 def decorate(

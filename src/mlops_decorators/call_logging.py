@@ -44,7 +44,8 @@ class _CallLog:
         log_result: bool,
         values: Summarizer,
     ) -> None:
-        self.fn = fn
+        # The signature of a classmethod object cannot be read: use its function's.
+        self.fn = fn.__func__ if isinstance(fn, (staticmethod, classmethod)) else fn
         self.name = qualified_name(fn)
         self.logger = logger
         self.level = level
@@ -147,8 +148,10 @@ def log_calls(
 
 
 def log_calls(
-    logger: logging.Logger | str | Callable[..., Any] | None = None,
+    fn_or_logger: logging.Logger | str | Callable[..., Any] | None = None,
+    /,
     *,
+    logger: logging.Logger | str | None = None,
     level: int | str = logging.INFO,
     log_args: bool = True,
     log_result: bool = True,
@@ -187,8 +190,15 @@ def log_calls(
         >>> lookup("ada", ssn="123-45-6789")  # logs: calling lookup(user='ada', ssn='***')
         42
     """
-    if is_decoratable(logger) and not isinstance(logger, logging.Logger):
-        return log_calls()(logger)  # type: ignore[arg-type]
+    # The first parameter is positional-only underneath so that ``log_calls(logger=print)``
+    # is refused instead of decorating `print` (the overloads show ``logger`` as documented).
+    bare: Callable[..., Any] | None = None  # the function, for bare @log_calls
+    if is_decoratable(fn_or_logger) and not isinstance(fn_or_logger, logging.Logger):
+        bare = fn_or_logger  # type: ignore[assignment]
+    elif fn_or_logger is not None:
+        if logger is not None:
+            raise TypeError("log_calls() got logger both positionally and as a keyword")
+        logger = fn_or_logger  # type: ignore[assignment]
     resolved_level = _checks.log_level("level", level)
     for flag, value in (("log_args", log_args), ("log_result", log_result)):
         if not isinstance(value, bool):
@@ -196,13 +206,13 @@ def log_calls(
     if not isinstance(max_repr, int) or isinstance(max_repr, bool) or max_repr < 10:
         raise ValueError(f"max_repr must be an int >= 10, got {max_repr!r}")
     values = Summarizer(max_repr, normalise_redact("redact", redact))
-    _checks.logger("logger", logger, __name__)  # type: ignore[arg-type] # fail at decoration
+    _checks.logger("logger", logger, __name__)  # fail at decoration, not at first call
 
     def apply(fn: Callable[P, R]) -> Callable[P, R]:
         module = getattr(fn, "__module__", None) or __name__
         log = _CallLog(
             fn,
-            _checks.logger("logger", logger, module),  # type: ignore[arg-type]
+            _checks.logger("logger", logger, module),
             resolved_level,
             log_args,
             log_result,
@@ -251,4 +261,4 @@ def log_calls(
 
         return decorate(fn, "log_calls", sync=make_sync, async_=make_async)
 
-    return apply
+    return apply if bare is None else apply(bare)
