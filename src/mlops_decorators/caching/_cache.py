@@ -1,0 +1,779 @@
+"""`cache_result`: the decorator, its per-function state, single-flight and introspection.
+
+The wrapper inlines the memory hit path (a plain-tuple key, one dict lookup, one clock read,
+one lock-free counter). Everything else (keys of keyword or unhashable arguments, methods,
+external backends, misses) goes through `_Cache`, which is built once at decoration.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy as copy_module
+import inspect
+import logging
+import sys
+import threading
+import time
+import weakref
+from collections.abc import Callable, Hashable, Iterable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, overload, runtime_checkable
+
+from .. import _checks
+from .._core import decorate, is_decoratable, qualified_name
+from .._stats import Counter
+from ._keys import KeyMaker, stable_digest
+from ._memory import MemoryBackend, MemoryStore
+from ._serialize import BadRecord, Codec, resolve_secret
+
+if TYPE_CHECKING:
+    from typing_extensions import ParamSpec
+
+    P = ParamSpec("P")
+
+R = TypeVar("R")
+
+__all__ = ["CacheBackend", "CacheInfo", "cache_result"]
+
+logger = logging.getLogger("mlops_decorators.caching")
+
+#: Seconds between two warnings about one function's failing backend.
+WARN_EVERY_S = 60.0
+# Clock of the warning rate limit; a seam for tests.
+_monotonic = time.monotonic
+
+_MISS: tuple[bool, Any] = (False, None)
+
+
+@runtime_checkable
+class CacheBackend(Protocol):
+    """What a shared store must do; `SQLiteBackend` and `RedisBackend` are two.
+
+    Keys are ``"<namespace>:<hex digest>"`` strings, the same in every process, where the
+    namespace names the function (module, qualname, version). Values are opaque bytes that
+    the decorator serialises and signs. Any method may raise: the decorator then counts a
+    backend error and calls the function.
+
+    A backend may carry a ``codec`` attribute (its serialiser and signer); without one, the
+    decorator signs with ``MLOPS_DECORATORS_CACHE_SECRET`` when it is set.
+    """
+
+    def get(self, key: str) -> bytes | None:
+        """The stored bytes, or None when missing or expired."""
+
+    def set(self, key: str, value: bytes, ttl: float | None) -> None:
+        """Store `value` for `ttl` seconds (None: until deleted)."""
+
+    def delete(self, key: str) -> bool:
+        """Remove `key`; whether it was there."""
+
+    def clear(self, namespace: str) -> None:
+        """Remove every key of `namespace` (and only those)."""
+
+
+@dataclass(frozen=True, slots=True)
+class CacheInfo:
+    """Statistics of one cached function since decoration or the last ``cache_clear()``.
+
+    Attributes:
+        hits: Calls answered from the cache.
+        misses: Calls that ran the function.
+        maxsize: The entry limit (None: unbounded or an external backend).
+        currsize: Entries held now, over all instances for methods (None for an external
+            backend, which may be shared with other processes).
+        evictions: Live entries dropped to respect ``maxsize`` or ``max_bytes``.
+        expirations: Entries dropped because their TTL had passed (memory backend).
+        single_flight_waits: Calls that waited for a concurrent identical call instead of
+            running the function.
+        backend_errors: Failed backend operations (the function ran anyway).
+
+    Example:
+        >>> @cache_result
+        ... def double(x: int) -> int:
+        ...     return 2 * x
+        >>> double(2), double(2)
+        (4, 4)
+        >>> info = double.cache_info()
+        >>> (info.hits, info.misses, info.currsize)
+        (1, 1, 1)
+    """
+
+    hits: int
+    misses: int
+    maxsize: int | None
+    currsize: int | None
+    evictions: int
+    expirations: int
+    single_flight_waits: int
+    backend_errors: int
+
+
+def _freeze(value: Any, np: Any, owned: bool) -> Any:
+    """`value` with its numpy arrays (top level or in tuples, lists, dicts) read-only.
+
+    An array that owns its memory is made read-only in place; a view is copied first, or
+    writing through its base would still change the cached data. `owned` says nobody else
+    holds the arrays (freshly deserialised), so views need no copy.
+    """
+    cls = type(value)
+    if cls is np.ndarray:
+        if not (owned or value.base is None):
+            value = value.copy()
+        value.flags.writeable = False
+        return value
+    if cls is tuple or cls is list:
+        items = [_freeze(item, np, owned) for item in value]
+        return value if all(a is b for a, b in zip(items, value)) else cls(items)
+    if cls is dict:
+        frozen = {k: _freeze(v, np, owned) for k, v in value.items()}
+        return value if all(frozen[k] is v for k, v in value.items()) else frozen
+    return value
+
+
+def _fresh_copy(value: Any) -> Any:
+    np = sys.modules.get("numpy")
+    if np is not None and type(value) is np.ndarray:
+        return value.copy()
+    return copy_module.deepcopy(value)
+
+
+class _Flight:
+    """One running computation that concurrent identical calls in other threads wait for."""
+
+    __slots__ = ("done", "error", "owner", "retry", "value")
+
+    def __init__(self) -> None:
+        self.owner = threading.get_ident()
+        self.done = threading.Event()
+        self.value: Any = None
+        self.error: BaseException | None = None
+        self.retry = False
+
+
+class _AsyncFlight:
+    """The same for asyncio tasks of one event loop."""
+
+    __slots__ = ("future", "loop", "owner")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, owner: asyncio.Task[Any] | None) -> None:
+        self.loop = loop
+        self.owner = owner
+        self.future: asyncio.Future[Any] = loop.create_future()
+
+
+_RETRY = object()  # the leader was cancelled or interrupted: waiters try again themselves
+
+
+class _Cache:
+    """Everything the wrappers of one decorated function read, built once."""
+
+    def __init__(
+        self,
+        fn: Callable[..., Any],
+        *,
+        ttl: float | None,
+        maxsize: int | None,
+        max_bytes: int | None,
+        key: Callable[..., Any] | None,
+        ignore: tuple[str, ...],
+        typed: bool,
+        version: str | int | None,
+        backend: Any,
+        cache_none: bool,
+        copy: bool,
+    ) -> None:
+        target = fn.__func__ if isinstance(fn, (staticmethod, classmethod)) else fn
+        self.name = qualified_name(target)
+        module = getattr(target, "__module__", None) or "__main__"
+        self.namespace = f"{module}.{self.name}" + ("" if version is None else f"@{version}")
+        params = list(inspect.signature(target).parameters)
+        unknown = [name for name in ignore if name not in params]
+        if unknown:
+            raise ValueError(
+                f"ignore names {unknown!r}, which are not parameters of {self.name}; "
+                f"its parameters are {params!r}"
+            )
+        if key is not None and ignore:
+            raise ValueError("pass either key= or ignore=, not both: key= builds the whole key")
+        self.memory = backend is None or isinstance(backend, MemoryBackend)
+        if not self.memory and max_bytes is not None:
+            raise ValueError(
+                f"max_bytes={max_bytes!r} applies to the memory backend only; the size of "
+                f"{type(backend).__name__} is managed by the store itself"
+            )
+        is_method = (
+            not isinstance(fn, (staticmethod, classmethod)) and bool(params) and params[0] == "self"
+        )
+        self.per_instance = self.memory and is_method and "self" not in ignore
+        self.keys = KeyMaker(
+            target, ignore=ignore, typed=typed, key=key, skip_first=self.per_instance
+        )
+        self.ttl = ttl
+        self.maxsize = maxsize
+        self.typed = typed
+        self.cache_none = cache_none
+        self.copy = copy
+        self.out: Callable[[Any], Any] | None = _fresh_copy if copy else None
+        self.hits = Counter()
+        self.misses = Counter()
+        self.waits = Counter()
+        self.evictions = Counter()
+        self.expirations = Counter()
+        self.backend_errors = Counter()
+        self._lock = threading.Lock()
+        self._flights: dict[Hashable, Any] = {}
+        self._next_warning = float("-inf")
+        self.backend = backend if backend is not None else MemoryBackend()
+        self._instances: dict[int, tuple[weakref.ref[Any], MemoryStore]] = {}
+        self._store: MemoryStore | None = None
+        self.codec: Codec | None = None
+        if self.memory:
+            self._max_bytes = max_bytes
+            if not self.per_instance:
+                self._store = self._new_store()
+        else:
+            self.codec = getattr(self.backend, "codec", None) or _default_codec(self.backend)
+
+    # -- stores -------------------------------------------------------------------------
+
+    def _new_store(self) -> MemoryStore:
+        return MemoryStore(
+            self.backend.clock,
+            self.ttl,
+            self.maxsize,
+            self._max_bytes,
+            self.evictions,
+            self.expirations,
+        )
+
+    def _stores(self) -> list[MemoryStore]:
+        if self._store is not None:
+            return [self._store]
+        with self._lock:
+            return [store for _, store in self._instances.values()]
+
+    def _instance_store(self, args: tuple[Any, ...]) -> MemoryStore:
+        instance = args[0]
+        ident = id(instance)
+        pair = self._instances.get(ident)
+        if pair is not None and pair[0]() is instance:
+            return pair[1]
+        instances = self._instances
+
+        def forget(ref: weakref.ref[Any]) -> None:
+            if instances.get(ident, (None,))[0] is ref:
+                del instances[ident]
+
+        try:
+            ref = weakref.ref(instance, forget)
+        except TypeError:
+            raise TypeError(
+                f"cache_result keeps one cache per instance of {type(instance).__qualname__} "
+                "without keeping instances alive, which needs weak references: add "
+                "'__weakref__' to its __slots__, or pass ignore=('self',) to share one cache "
+                "between all instances"
+            ) from None
+        with self._lock:
+            pair = instances.get(ident)
+            if pair is None or pair[0]() is not instance:
+                pair = instances[ident] = (ref, self._new_store())
+            return pair[1]
+
+    def resolve(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, Hashable]:
+        """The store (None for an external backend) and key of a call."""
+        if self.per_instance and args:
+            key = self.keys(args, kwargs)
+            return self._instance_store(args), key
+        key = self.keys(args, kwargs)
+        if self.memory:
+            return self._store, key
+        return None, stable_digest(self.namespace, key, typed=self.typed)
+
+    # -- lookups and stores -------------------------------------------------------------
+
+    def lookup(self, store: MemoryStore | None, key: Any) -> tuple[bool, Any]:
+        """``(True, value for the caller)`` on a hit, counting it; else ``(False, None)``."""
+        if store is not None:
+            entry = store.lookup(key)
+            if entry is None:
+                return _MISS
+            self.hits.increment()
+            return True, entry[0] if self.out is None else self.out(entry[0])
+        try:
+            record = self.backend.get(key)
+        except Exception as exc:
+            self._failed("get", exc)
+            return _MISS
+        if record is None:
+            return _MISS
+        assert self.codec is not None
+        try:
+            value = self.codec.loads(key, record, copy=self.copy)
+        except BadRecord as exc:
+            logger.warning(
+                "%s: rejected cache entry %s from %r (%s); it was deleted and is treated as a "
+                "miss",
+                self.name,
+                key,
+                self.backend,
+                exc,
+                extra={"function": self.name, "cache_key": key},
+            )
+            self.delete(None, key)
+            return _MISS
+        self.hits.increment()
+        return True, value if self.copy else self._prepare(value, owned=True)[0]
+
+    def _prepare(self, value: Any, *, owned: bool = False) -> tuple[Any, Any]:
+        """``(what to store, what to return)`` for a value the function returned."""
+        np = sys.modules.get("numpy")
+        if self.copy:
+            return (_fresh_copy(value) if self.memory else value), value
+        if np is None:
+            return value, value
+        frozen = _freeze(value, np, owned)
+        return frozen, frozen
+
+    def save(self, store: MemoryStore | None, key: Any, value: Any) -> None:
+        if value is None and not self.cache_none:
+            return
+        if store is not None:
+            store.put(key, value)
+            return
+        assert self.codec is not None
+        try:
+            record = self.codec.dumps(key, value)
+            self.backend.set(key, record, self.ttl)
+        except Exception as exc:
+            self._failed("set", exc)
+
+    def delete(self, store: MemoryStore | None, key: Any) -> bool:
+        if store is not None:
+            return store.delete(key)
+        try:
+            return bool(self.backend.delete(key))
+        except Exception as exc:
+            self._failed("delete", exc)
+            return False
+
+    def _failed(self, operation: str, exc: Exception) -> None:
+        self.backend_errors.increment()
+        now = _monotonic()
+        if now < self._next_warning:
+            return
+        self._next_warning = now + WARN_EVERY_S
+        logger.warning(
+            "%s: cache backend %r failed to %s (%s: %s); the function runs uncached. Further "
+            "failures are counted in cache_info().backend_errors and logged at most every %g s",
+            self.name,
+            self.backend,
+            operation,
+            type(exc).__name__,
+            exc,
+            WARN_EVERY_S,
+            extra={"function": self.name, "operation": operation, "error": type(exc).__name__},
+        )
+
+    # -- calls ----------------------------------------------------------------------------
+
+    def _flight_key(self, store: MemoryStore | None, key: Hashable) -> Hashable:
+        return key if self._store is store else (id(store), key)
+
+    def call(self, func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """A call that the inlined hit path did not answer (threads single-flight)."""
+        store, key = self.resolve(args, kwargs)
+        fkey = self._flight_key(store, key)
+        while True:
+            found, value = self.lookup(store, key)
+            if found:
+                return value
+            with self._lock:
+                flight = self._flights.get(fkey)
+                lead = flight is None
+                if lead:
+                    flight = self._flights[fkey] = _Flight()
+            if lead:
+                return self._lead(flight, fkey, func, args, kwargs, store, key)
+            if flight.owner == threading.get_ident():  # re-entrant call: waiting would deadlock
+                return self._run(func, args, kwargs, store, key)
+            self.waits.increment()
+            flight.done.wait()
+            if flight.retry:
+                continue
+            if flight.error is not None:
+                raise flight.error
+            return flight.value if self.out is None else self.out(flight.value)
+
+    def _run(
+        self,
+        func: Callable[..., Any],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        store: MemoryStore | None,
+        key: Hashable,
+    ) -> Any:
+        self.misses.increment()
+        stored, returned = self._prepare(func(*args, **kwargs))
+        self.save(store, key, stored)
+        return returned
+
+    def _lead(
+        self,
+        flight: _Flight,
+        fkey: Hashable,
+        func: Callable[..., Any],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        store: MemoryStore | None,
+        key: Hashable,
+    ) -> Any:
+        try:
+            # Between our miss and taking the lead, another leader may have finished.
+            found, value = self.lookup(store, key)
+            if not found:
+                self.misses.increment()
+                value = func(*args, **kwargs)
+                stored, value = self._prepare(value)
+                self.save(store, key, stored)
+                flight.value = stored
+            else:
+                flight.value = value
+        except Exception as exc:
+            flight.error = exc
+            raise
+        except BaseException:
+            flight.retry = True
+            raise
+        finally:
+            with self._lock:
+                del self._flights[fkey]
+            flight.done.set()
+        return value
+
+    async def call_async(
+        self, func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
+        """The same for coroutine functions (asyncio tasks single-flight per event loop)."""
+        store, key = self.resolve(args, kwargs)
+        fkey = self._flight_key(store, key)
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+        while True:
+            found, value = self.lookup(store, key)
+            if found:
+                return value
+            with self._lock:  # several loops in several threads may share this function
+                flight = self._flights.get(fkey)
+                lead = flight is None
+                if lead:
+                    flight = self._flights[fkey] = _AsyncFlight(loop, task)
+            if lead:
+                return await self._lead_async(flight, fkey, func, args, kwargs, store, key)
+            if flight.loop is not loop or flight.owner is task:
+                # Another loop's future cannot be awaited here; the owner task awaiting its
+                # own flight would deadlock: both compute on their own.
+                self.misses.increment()
+                stored, returned = self._prepare(await func(*args, **kwargs))
+                self.save(store, key, stored)
+                return returned
+            self.waits.increment()
+            # shield: a cancelled waiter must not cancel the shared computation.
+            value = await asyncio.shield(flight.future)
+            if value is _RETRY:
+                continue
+            return value if self.out is None else self.out(value)
+
+    async def _lead_async(
+        self,
+        flight: _AsyncFlight,
+        fkey: Hashable,
+        func: Callable[..., Any],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        store: MemoryStore | None,
+        key: Hashable,
+    ) -> Any:
+        future = flight.future
+        try:
+            found, value = self.lookup(store, key)
+            if not found:
+                self.misses.increment()
+                value = await func(*args, **kwargs)
+                stored, value = self._prepare(value)
+                self.save(store, key, stored)
+                future.set_result(stored)
+            else:
+                future.set_result(value)
+        except Exception as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: no "never retrieved" log when nobody waited
+            raise
+        except BaseException:
+            future.set_result(_RETRY)
+            raise
+        finally:
+            with self._lock:
+                del self._flights[fkey]
+        return value
+
+    # -- introspection --------------------------------------------------------------------
+
+    def info(self) -> CacheInfo:
+        stores = self._stores() if self.memory else []
+        return CacheInfo(
+            hits=self.hits.value,
+            misses=self.misses.value,
+            maxsize=self.maxsize if self.memory else None,
+            currsize=sum(map(len, stores)) if self.memory else None,
+            evictions=self.evictions.value,
+            expirations=self.expirations.value,
+            single_flight_waits=self.waits.value,
+            backend_errors=self.backend_errors.value,
+        )
+
+    def clear(self) -> None:
+        if self.memory:
+            for store in self._stores():
+                store.clear()
+        else:
+            try:
+                self.backend.clear(self.namespace)
+            except Exception as exc:
+                self._failed("clear", exc)
+        for counter in (
+            self.hits,
+            self.misses,
+            self.waits,
+            self.evictions,
+            self.expirations,
+            self.backend_errors,
+        ):
+            counter.reset()
+
+    def invalidate(self, *args: Any, **kwargs: Any) -> bool:
+        store, key = self.resolve(args, kwargs)
+        return self.delete(store, key)
+
+    def cache_key(self, *args: Any, **kwargs: Any) -> Any:
+        _, key = self.resolve(args, kwargs)
+        return (self.namespace, key) if self.memory else key
+
+
+_codecs: weakref.WeakKeyDictionary[Any, Codec] = weakref.WeakKeyDictionary()
+
+
+def _default_codec(backend: Any) -> Codec:
+    """The codec of a backend without its own: one per backend, so one unsigned warning."""
+    try:
+        codec = _codecs.get(backend)
+        if codec is None:
+            codec = _codecs[backend] = Codec(resolve_secret("secret", None), repr(backend))
+    except TypeError:  # not weakly referenceable or unhashable: one codec per function
+        return Codec(resolve_secret("secret", None), repr(backend))
+    return codec
+
+
+def _check_backend(backend: Any) -> Any:
+    if backend is None or isinstance(backend, (MemoryBackend, CacheBackend)):
+        return backend
+    raise TypeError(
+        "backend must be None, a MemoryBackend, SQLiteBackend or RedisBackend, or an object "
+        "with get(key), set(key, value, ttl), delete(key) and clear(namespace) methods; got "
+        f"{type(backend).__name__} {backend!r}"
+    )
+
+
+def _check_ignore(ignore: Iterable[str] | str) -> tuple[str, ...]:
+    names = (ignore,) if isinstance(ignore, str) else ignore
+    try:
+        result = tuple(names)
+    except TypeError:
+        raise TypeError(
+            f"ignore must be a parameter name or an iterable of them, got "
+            f"{type(ignore).__name__} {ignore!r}"
+        ) from None
+    for name in result:
+        if not isinstance(name, str):
+            raise TypeError(f"ignore must contain parameter names (str), got {name!r}")
+    return result
+
+
+def _check_bool(name: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be True or False, got {type(value).__name__} {value!r}")
+    return value
+
+
+@overload
+def cache_result(ttl: Callable[P, R], /) -> Callable[P, R]: ...
+
+
+@overload
+def cache_result(
+    ttl: float | timedelta | None = 60.0,
+    *,
+    maxsize: int | None = 1024,
+    max_bytes: int | None = None,
+    key: Callable[..., Any] | None = None,
+    ignore: Iterable[str] | str = (),
+    typed: bool = False,
+    version: str | int | None = None,
+    backend: Any = None,
+    cache_none: bool = True,
+    copy: bool = False,
+) -> Callable[[Callable[P, R]], Callable[P, R]]: ...
+
+
+def cache_result(
+    ttl: Any = 60.0,
+    *,
+    maxsize: int | None = 1024,
+    max_bytes: int | None = None,
+    key: Callable[..., Any] | None = None,
+    ignore: Iterable[str] | str = (),
+    typed: bool = False,
+    version: str | int | None = None,
+    backend: Any = None,
+    cache_none: bool = True,
+    copy: bool = False,
+) -> Any:
+    """Cache a function's results for `ttl` seconds, safely for arrays, threads and tasks.
+
+    Works on ``def`` and ``async def`` functions and methods. Concurrent identical calls run
+    the function once (single-flight); exceptions are never cached. Cached numpy arrays are
+    returned read-only (or as fresh copies with ``copy=True``) so no caller can corrupt the
+    cache. The wrapper gains ``cache_info()``, ``cache_clear()``,
+    ``cache_invalidate(*args, **kwargs)`` and ``cache_key(*args, **kwargs)``
+    (``cache_result_stats`` is an alias of ``cache_info``, after the package's
+    ``<decorator>_stats`` convention).
+
+    Args:
+        ttl: Seconds (or a `timedelta`) an entry is served after it was stored; None never
+            expires.
+        maxsize: Most entries kept (memory backend; per instance for methods); None for no
+            limit. The least recently used live entry goes first, after expired ones.
+        max_bytes: Most bytes kept (memory backend), weighing each value by its ``nbytes``
+            when it has one, else `sys.getsizeof`. A single larger value is not cached.
+        key: A function of the call's arguments returning the key (replaces the
+            argument-based key).
+        ignore: Names of arguments left out of the key (a logger, a client).
+        typed: Key arguments of different types apart (``1`` and ``1.0``).
+        version: Part of every key: change it to drop entries made by older code.
+        backend: None or `MemoryBackend` (in-process), `SQLiteBackend` (one machine,
+            survives restarts) or `RedisBackend` (shared by a service), or any
+            `CacheBackend`.
+        cache_none: Whether a None result is cached.
+        copy: Return a fresh copy of the cached value on every hit instead of read-only
+            arrays.
+
+    Returns:
+        The decorated function when used bare (``@cache_result``), else a decorator.
+
+    Raises:
+        TypeError: An option has the wrong type (e.g. ``key=1``, ``backend=dict()``), or the
+            decorated object is a generator function. At call time: an argument cannot be
+            keyed (the message names it).
+        ValueError: ``ttl``, ``maxsize`` or ``max_bytes`` is not positive, or ``ignore``
+            names a parameter the function does not have.
+
+    Example:
+        >>> calls = []
+        >>> @cache_result(ttl=300, ignore=("verbose",))
+        ... def embed(text: str, verbose: bool = False) -> tuple[int, ...]:
+        ...     calls.append(text)
+        ...     return tuple(map(ord, text))
+        >>> embed("ab"), embed(text="ab", verbose=True)
+        ((97, 98), (97, 98))
+        >>> len(calls), embed.cache_info().hits
+        (1, 1)
+        >>> embed.cache_invalidate("ab")
+        True
+    """
+    options: dict[str, Any] = {
+        "maxsize": _checks.positive_int("maxsize", maxsize, allow_none=True),
+        "max_bytes": _checks.positive_int("max_bytes", max_bytes, allow_none=True),
+        "key": _checks.optional_callable("key", key),
+        "ignore": _check_ignore(ignore),
+        "typed": _check_bool("typed", typed),
+        "backend": _check_backend(backend),
+        "cache_none": _check_bool("cache_none", cache_none),
+        "copy": _check_bool("copy", copy),
+    }
+    if version is not None and (not isinstance(version, (str, int)) or isinstance(version, bool)):
+        raise TypeError(f"version must be a str, an int or None, got {version!r}")
+    options["version"] = version
+    if is_decoratable(ttl):
+        return _apply(ttl, ttl=60.0, **options)
+    options["ttl"] = _checks.seconds("ttl", ttl, allow_none=True, allow_zero=False)
+    return lambda fn: _apply(fn, **options)
+
+
+def _apply(fn: Any, **options: Any) -> Any:
+    if isinstance(fn, (staticmethod, classmethod)):
+        target = fn.__func__
+    else:
+        target = fn
+    if not callable(target):
+        raise TypeError(f"@cache_result can only decorate a callable, got {fn!r}")
+    state = _Cache(fn, **options)
+    call, call_async, hit = state.call, state.call_async, state.hits.increment
+    out = state.out
+    store = state._store
+    arity = state.keys.inline_arity
+    if store is None or arity is None:
+        arity = -1  # no inlined hit path: every call goes through state.call
+    data = store.data if store is not None else {}
+    get, touch = data.get, getattr(data, "move_to_end", None)
+    clock = store.clock if store is not None else _monotonic
+
+    def make_sync(func: Callable[..., Any]) -> Callable[..., Any]:
+        def cached(*args: Any, **kwargs: Any) -> Any:
+            if len(args) == arity and not kwargs:
+                try:
+                    entry = get(args)
+                except TypeError:  # unhashable argument: keyed by content below
+                    entry = None
+                if entry is not None and entry[1] > clock():
+                    hit()
+                    try:
+                        touch(args)  # type: ignore[misc]
+                    except KeyError:  # evicted by another thread meanwhile: value still valid
+                        pass
+                    return entry[0] if out is None else out(entry[0])
+            return call(func, args, kwargs)
+
+        return cached
+
+    def make_async(func: Callable[..., Any]) -> Callable[..., Any]:
+        async def cached(*args: Any, **kwargs: Any) -> Any:
+            if len(args) == arity and not kwargs:
+                try:
+                    entry = get(args)
+                except TypeError:  # unhashable argument: keyed by content below
+                    entry = None
+                if entry is not None and entry[1] > clock():
+                    hit()
+                    try:
+                        touch(args)  # type: ignore[misc]
+                    except KeyError:  # evicted by another thread meanwhile: value still valid
+                        pass
+                    return entry[0] if out is None else out(entry[0])
+            return await call_async(func, args, kwargs)
+
+        return cached
+
+    return decorate(
+        fn,
+        "cache_result",
+        sync=make_sync,
+        async_=make_async,
+        attrs={
+            "cache_info": state.info,
+            "cache_result_stats": state.info,
+            "cache_clear": state.clear,
+            "cache_invalidate": state.invalidate,
+            "cache_key": state.cache_key,
+        },
+        allow_generators=False,
+    )

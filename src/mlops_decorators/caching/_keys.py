@@ -1,0 +1,356 @@
+"""Cache keys: arguments normalised against the signature, unhashables keyed by content.
+
+A key is a plain tuple of the call's argument values in parameter order, defaults applied,
+so ``f(1, b=2)``, ``f(1, 2)`` and ``f(b=2, a=1)`` give one key. Hashable values stay as they
+are (the fast path: for a call with positional arguments only, the key *is* the ``args``
+tuple). Unhashable values become tagged tuples built from their content; the tags are
+private objects, so no user value can collide with them.
+
+External backends need a key that is the same in every process: `stable_digest` walks a
+normalised key and hashes a type-tagged canonical encoding of it (never ``str``, ``repr``,
+``hash`` or pickle).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import enum
+import hashlib
+import inspect
+import struct
+import sys
+import uuid
+from collections.abc import Callable, Hashable, Iterable
+from typing import Any
+
+
+class _Tag:
+    """Marks a tuple built from an unhashable value's content (``(_LIST, 1, 2)`` for [1, 2])."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"<{self.name}>"
+
+
+_LIST = _Tag("list")
+_TUPLE = _Tag("tuple")
+_DICT = _Tag("dict")
+_SET = _Tag("set")
+_BYTEARRAY = _Tag("bytearray")
+_DATACLASS = _Tag("dataclass")
+_PYDANTIC = _Tag("pydantic")
+_ARRAY = _Tag("array")
+_VARARGS = _Tag("varargs")
+_VARKW = _Tag("varkw")
+_TYPES = _Tag("types")
+_CUSTOM = _Tag("custom")
+
+
+class Unkeyable(TypeError):
+    """A value that cannot be keyed; the key builder adds the argument's name."""
+
+
+def _is_pydantic(value: Any) -> bool:
+    # Detected without importing pydantic: a pydantic class has it in its MRO's modules.
+    cls = type(value)
+    return callable(getattr(cls, "model_dump", None)) and any(
+        c.__module__.partition(".")[0] == "pydantic" for c in cls.__mro__
+    )
+
+
+def _numpy() -> Any:
+    # A value can only be an ndarray if numpy was imported already: never import it here.
+    return sys.modules.get("numpy")
+
+
+_hash_array: Callable[[Any], bytes] | None = None
+
+
+def _array_hasher() -> Callable[[Any], bytes]:
+    global _hash_array
+    if _hash_array is None:
+        try:
+            import xxhash
+
+            _hash_array = lambda data: xxhash.xxh3_128_digest(data)  # noqa: E731
+        except ImportError:  # pragma: no cover -- xxhash is installed with the numpy extra
+            _hash_array = lambda data: hashlib.blake2b(data, digest_size=16).digest()  # noqa: E731
+    return _hash_array
+
+
+def array_key(array: Any) -> tuple[Any, ...]:
+    """``(_ARRAY, dtype, shape, digest)`` of an ndarray's logical content (layout-free)."""
+    np = _numpy()
+    if array.dtype.hasobject:
+        raise Unkeyable("numpy arrays of dtype object cannot be keyed by content")
+    # C- and Fortran-ordered copies of equal data hash alike; copying only when needed.
+    flat = np.ascontiguousarray(array).reshape(-1).view(np.uint8)
+    dtype = array.dtype.str if array.dtype.fields is None else tuple(array.dtype.descr)
+    return (_ARRAY, dtype, array.shape, _array_hasher()(flat))
+
+
+def normalise(value: Any) -> Hashable:
+    """`value` itself when hashable, else a tagged tuple of its content.
+
+    Raises:
+        Unkeyable: No content rule applies to the value's type.
+    """
+    try:
+        hash(value)
+    except TypeError:
+        pass
+    else:
+        return value  # type: ignore[no-any-return]
+    cls = type(value)
+    if cls is list:
+        return (_LIST, *map(normalise, value))
+    if cls is tuple or isinstance(value, tuple):
+        return (_TUPLE, *map(normalise, value))
+    if isinstance(value, dict):
+        return (_DICT, frozenset((k, normalise(v)) for k, v in value.items()))
+    if isinstance(value, set):
+        return (_SET, frozenset(map(normalise, value)))
+    if cls is bytearray:
+        return (_BYTEARRAY, bytes(value))
+    if isinstance(value, list):
+        return (_LIST, *map(normalise, value))
+    np = _numpy()
+    if np is not None and (cls is np.ndarray or cls is np.memmap):
+        return array_key(value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return normalise_content(value)
+    if _is_pydantic(value):
+        return (_PYDANTIC, cls, normalise(value.model_dump()))
+    raise Unkeyable(
+        f"{cls.__module__}.{cls.__qualname__} is unhashable and is not a type keyed by "
+        "content (list, tuple, dict, set, bytearray, dataclass, pydantic model, numpy array)"
+    )
+
+
+class KeyMaker:
+    """Builds the key of a call of one function; everything it can decide is decided here.
+
+    Attributes:
+        fast_arity: When not None, a call with exactly this many positional arguments and
+            no keyword arguments has ``args`` as its key (if ``args`` is hashable). The
+            decorator's inlined memory hit path relies on this.
+    """
+
+    __slots__ = (
+        "_custom",
+        "_fast_skip",
+        "_kinds",
+        "_names",
+        "_qualname",
+        "_signature",
+        "_skip",
+        "_typed",
+        "fast_arity",
+    )
+
+    def __init__(
+        self,
+        fn: Callable[..., Any],
+        *,
+        ignore: Iterable[str],
+        typed: bool,
+        key: Callable[..., Any] | None,
+        skip_first: bool,
+    ) -> None:
+        self._qualname = getattr(fn, "__qualname__", repr(fn))
+        self._signature = inspect.signature(fn)
+        params = list(self._signature.parameters.values())
+        names = [p.name for p in params]
+        ignored = set(ignore)
+        if skip_first and params:
+            ignored.add(params[0].name)
+        self._skip = frozenset(ignored)
+        self._names = tuple(n for n in names if n not in ignored)
+        self._kinds = {p.name: p.kind for p in params}
+        self._typed = typed
+        self._custom = key
+        simple = all(
+            p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in params
+        ) and not (typed or key)
+        # A receiver left out of the key is still the first positional argument.
+        self._fast_skip = 1 if (params and ignored == {params[0].name}) else 0
+        if simple and (not ignored or self._fast_skip):
+            self.fast_arity: int | None = len(params)
+        else:
+            self.fast_arity = None
+
+    @property
+    def inline_arity(self) -> int | None:
+        """`fast_arity` when the key of such a call is ``args`` itself (nothing skipped)."""
+        return None if self._fast_skip else self.fast_arity
+
+    def __call__(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
+        """The key of a call.
+
+        Raises:
+            TypeError: The arguments do not match the signature, or an argument cannot be
+                keyed (the message names it and points to ``key=`` / ``ignore=``).
+        """
+        if not kwargs and len(args) == self.fast_arity:
+            key = args[self._fast_skip :] if self._fast_skip else args
+            try:
+                hash(key)
+            except TypeError:
+                pass
+            else:
+                return key
+        if self._custom is not None:
+            return self._custom_key(args, kwargs)
+        bound = self._signature.bind(*args, **kwargs)
+        bound.apply_defaults()
+        arguments = bound.arguments
+        values: list[Any] = []
+        for name in self._names:
+            values.append(self._value(name, arguments[name]))
+        if self._typed:
+            values.append((_TYPES, *(_types(arguments[name]) for name in self._names)))
+        return tuple(values)
+
+    def _value(self, name: str, value: Any) -> Any:
+        kind = self._kinds[name]
+        try:
+            if kind is inspect.Parameter.VAR_POSITIONAL:
+                return (_VARARGS, *map(normalise, value))
+            if kind is inspect.Parameter.VAR_KEYWORD:
+                return (_VARKW, frozenset((k, normalise(v)) for k, v in value.items()))
+            return normalise(value)
+        except Unkeyable as exc:
+            raise TypeError(
+                f"cache_result cannot key argument {name!r} of {self._qualname}: {exc}. "
+                f"Pass key= to build the key yourself, or ignore=({name!r},) to leave the "
+                "argument out of the key."
+            ) from None
+
+    def _custom_key(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
+        assert self._custom is not None
+        result = self._custom(*args, **kwargs)
+        try:
+            return (_CUSTOM, normalise(result))
+        except Unkeyable as exc:
+            raise TypeError(
+                f"cache_result cannot use the value returned by key= for {self._qualname}: "
+                f"{exc}. Return something hashable (a str, int or tuple of them)."
+            ) from None
+
+
+def _types(value: Any) -> Any:
+    if isinstance(value, tuple):  # *args: each positional value's type
+        return tuple(map(type, value))
+    if isinstance(value, dict):  # **kwargs: sorted for order-insensitivity
+        return tuple(sorted((k, type(v).__qualname__, type(v)) for k, v in value.items()))
+    return type(value)
+
+
+def stable_digest(namespace: str, key: Any, *, typed: bool) -> str:
+    """A key that is the same in every process: ``"<namespace>:<hex blake2b>"``.
+
+    Raises:
+        TypeError: Part of the key only has an identity (an object hashable by ``id``),
+            which means nothing in another process.
+    """
+    out = bytearray()
+    _encode(key, out, typed)
+    return f"{namespace}:{hashlib.blake2b(out, digest_size=16).hexdigest()}"
+
+
+_PACK_F = struct.Struct(">d").pack
+_PACK_LEN = struct.Struct(">Q").pack
+
+
+def _bytes(tag: bytes, data: bytes, out: bytearray) -> None:
+    out += tag
+    out += _PACK_LEN(len(data))
+    out += data
+
+
+def _encode(value: Any, out: bytearray, typed: bool) -> None:  # noqa: C901 -- one flat dispatch
+    cls = type(value)
+    if value is None:
+        out += b"N"
+    elif cls is str:
+        _bytes(b"s", value.encode("utf-8", "surrogatepass"), out)
+    elif cls is bool and typed:
+        out += b"T" if value else b"F"
+    elif cls in (int, bool) or (cls is float and not typed and value.is_integer()):
+        # Untyped keys treat 1, 1.0 and True alike, as dict lookups in memory do.
+        number = int(value)
+        _bytes(b"i", number.to_bytes(number.bit_length() // 8 + 1, "big", signed=True), out)
+    elif cls is float:
+        out += b"f"
+        out += _PACK_F(value)
+    elif cls is bytes:
+        _bytes(b"b", value, out)
+    elif cls is tuple:
+        out += b"("
+        out += _PACK_LEN(len(value))
+        for item in value:
+            _encode(item, out, typed)
+    elif cls is frozenset:
+        parts = []
+        for item in value:
+            part = bytearray()
+            _encode(item, part, typed)
+            parts.append(bytes(part))
+        out += b"{"
+        out += _PACK_LEN(len(parts))
+        for part in sorted(parts):
+            out += part
+    elif cls is _Tag:
+        _bytes(b"#", value.name.encode(), out)
+    elif isinstance(value, type):
+        _bytes(b"t", f"{value.__module__}.{value.__qualname__}".encode(), out)
+    else:
+        _encode_other(value, out, typed)
+
+
+def _encode_other(value: Any, out: bytearray, typed: bool) -> None:
+    cls = type(value)
+    np = _numpy()
+    if isinstance(value, enum.Enum):
+        _encode(cls, out, typed)
+        _encode(value.value, out, typed)
+    elif cls is complex:
+        out += b"c"
+        out += _PACK_F(value.real) + _PACK_F(value.imag)
+    elif isinstance(value, (datetime.datetime, datetime.date, datetime.time)):
+        _encode(cls, out, typed)
+        _bytes(b"d", value.isoformat().encode(), out)
+    elif cls is datetime.timedelta:
+        _encode(cls, out, typed)
+        _encode((value.days, value.seconds, value.microseconds), out, typed)
+    elif cls is uuid.UUID:
+        _bytes(b"u", value.bytes, out)
+    elif np is not None and isinstance(value, np.generic) and not value.dtype.hasobject:
+        _bytes(b"n", value.dtype.str.encode(), out)
+        _bytes(b"", value.tobytes(), out)
+    elif dataclasses.is_dataclass(value):
+        _encode(normalise_content(value), out, typed)
+    elif _is_pydantic(value):
+        _encode((_PYDANTIC, cls, normalise(value.model_dump())), out, typed)
+    elif isinstance(value, (str, int, float, bytes, tuple, frozenset)):
+        # Subclasses of the builtins (str enums are handled above): their builtin content.
+        base = next(b for b in (str, int, float, bytes, tuple, frozenset) if isinstance(value, b))
+        _encode(cls, out, typed)
+        _encode(base(value), out, typed)
+    else:
+        raise TypeError(
+            f"cache_result cannot key a {cls.__module__}.{cls.__qualname__} for a shared "
+            "backend: it is hashable only by identity, which means nothing in another process. "
+            "Pass key= to build the key yourself, or ignore= to leave the argument out."
+        )
+
+
+def normalise_content(value: Any) -> tuple[Any, ...]:
+    """A hashable dataclass by its fields (for stable keys, where identity means nothing)."""
+    fields = tuple((f.name, normalise(getattr(value, f.name))) for f in dataclasses.fields(value))
+    return (_DATACLASS, type(value), fields)

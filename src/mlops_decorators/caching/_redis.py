@@ -1,0 +1,107 @@
+"""`RedisBackend`: one cache shared by every process and machine of a service.
+
+``redis`` is imported when a backend is constructed, never at package import. Entries live
+under ``prefix + namespace + ":" + digest`` and expire through Redis' own ``PX`` expiry, so
+no process has to purge anything.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from ._serialize import Codec, resolve_secret
+
+__all__ = ["RedisBackend"]
+
+_GLOB_SPECIAL = re.compile(r"([*?\[\]\\])")
+
+
+class RedisBackend:
+    """Store cache entries in Redis (the ``redis`` extra).
+
+    Use it when the replicas of a service should share one cache. TTLs use Redis' native
+    expiry; ``cache_clear()`` deletes only the calling function's keys (SCAN + UNLINK).
+
+    Args:
+        url: A Redis URL such as ``"redis://localhost:6379/0"``; the default when neither
+            `url` nor `client` is given.
+        client: An existing ``redis.Redis`` client to use instead of a URL.
+        prefix: Prepended to every key, so the cache can share a database with other data.
+        secret: Key signing each entry with HMAC-SHA256; defaults to the
+            ``MLOPS_DECORATORS_CACHE_SECRET`` environment variable. Without one, entries
+            are unsigned and a warning says so once: anyone who can write to the Redis
+            database could then make your processes unpickle arbitrary data.
+        timeout: Socket timeout in seconds for a client created from `url`, so an
+            unreachable server slows calls by at most this much.
+
+    Raises:
+        ImportError: The ``redis`` package is not installed.
+        ValueError: Both `url` and `client` were given.
+        TypeError: ``prefix`` is not a str.
+
+    Example:
+        >>> backend = RedisBackend("redis://127.0.0.1:6379/0", secret="s3cret")  # doctest: +SKIP
+        >>> @cache_result(ttl=600, backend=backend)  # doctest: +SKIP
+        ... def features(user_id: int) -> list[float]: ...
+    """
+
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        client: Any = None,
+        prefix: str = "mlops-decorators:",
+        secret: str | bytes | None = None,
+        timeout: float = 1.0,
+    ) -> None:
+        if url is not None and client is not None:
+            raise ValueError("pass either url= or client= to RedisBackend, not both")
+        if not isinstance(prefix, str):
+            raise TypeError(f"prefix must be a str, got {type(prefix).__name__} {prefix!r}")
+        if client is None:
+            try:
+                import redis
+            except ImportError as exc:  # pragma: no cover -- redis is installed in tests
+                raise ImportError(
+                    "RedisBackend needs the redis package: pip install 'mlops-decorators[redis]'"
+                ) from exc
+            client = redis.Redis.from_url(
+                url or "redis://localhost:6379/0",
+                socket_timeout=timeout,
+                socket_connect_timeout=timeout,
+            )
+        self.client = client
+        self.prefix = prefix
+        self._url = url
+        self.codec = Codec(resolve_secret("secret", secret), repr(self))
+
+    def __repr__(self) -> str:
+        where = self._url if self._url is not None else type(self.client).__name__
+        return f"RedisBackend({where!r}, prefix={self.prefix!r})"
+
+    def get(self, key: str) -> bytes | None:
+        """The bytes stored under `key` (Redis drops expired keys itself)."""
+        value = self.client.get(self.prefix + key)
+        return None if value is None else bytes(value)
+
+    def set(self, key: str, value: bytes, ttl: float | None) -> None:
+        """``SET key value PX ttl_ms`` (no expiry when `ttl` is None)."""
+        px = None if ttl is None else max(1, round(ttl * 1000))
+        self.client.set(self.prefix + key, value, px=px)
+
+    def delete(self, key: str) -> bool:
+        """Delete `key`; whether it was there."""
+        return bool(self.client.delete(self.prefix + key))
+
+    def clear(self, namespace: str) -> None:
+        """Delete the keys of one function (`namespace`), leaving every other key alone."""
+        pattern = _GLOB_SPECIAL.sub(r"\\\1", self.prefix + namespace) + ":*"
+        batch: list[Any] = []
+        for name in self.client.scan_iter(match=pattern, count=500):
+            batch.append(name)
+            if len(batch) >= 500:
+                self.client.unlink(*batch)
+                batch.clear()
+        if batch:
+            self.client.unlink(*batch)

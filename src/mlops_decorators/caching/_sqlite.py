@@ -1,0 +1,156 @@
+"""`SQLiteBackend`: a cache file shared by the processes of one machine, kept across restarts.
+
+Expiry is an absolute wall-clock time (``time.time()``) stored with each row: a monotonic
+clock means nothing in another process or after a reboot. Each thread of each process uses
+its own connection (sqlite3 connections must not cross threads or ``fork``); the database
+runs in WAL mode so readers never wait for a writer.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from ._serialize import Codec, resolve_secret
+
+__all__ = ["SQLiteBackend"]
+
+_TABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+
+class SQLiteBackend:
+    """Store cache entries in an SQLite file (standard library only).
+
+    Use it when results should survive a restart, or when several worker processes on one
+    machine should share them. Expired rows are purged every ``purge_every`` writes.
+
+    Args:
+        path: The database file (created when missing, parent directories included).
+        secret: Key signing each entry with HMAC-SHA256; defaults to the
+            ``MLOPS_DECORATORS_CACHE_SECRET`` environment variable. Without one, entries
+            are unsigned and a warning says so once.
+        table: Table name, for sharing one file between caches that must stay apart.
+        timeout: Seconds to wait for a lock held by another process before failing (the
+            call then runs uncached).
+        purge_every: Writes between two purges of expired rows.
+        clock: Wall clock in seconds since the epoch; inject a fake one in tests.
+
+    Raises:
+        TypeError: ``secret`` is not str/bytes/None or ``clock`` is not callable.
+        ValueError: ``table`` is not an identifier or a number is not positive.
+
+    Example:
+        >>> import tempfile, os
+        >>> from mlops_decorators.caching import cache_result
+        >>> folder = tempfile.mkdtemp()
+        >>> backend = SQLiteBackend(os.path.join(folder, "cache.db"), secret="s3cret")
+        >>> @cache_result(ttl=60, backend=backend)
+        ... def area(w: int, h: int) -> int:
+        ...     return w * h
+        >>> area(2, 3), area(2, 3), area.cache_info().hits
+        (6, 6, 1)
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        secret: str | bytes | None = None,
+        table: str = "mlops_cache",
+        timeout: float = 1.0,
+        purge_every: int = 256,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if not isinstance(table, str) or not _TABLE_NAME.match(table):
+            raise ValueError(f"table must be an SQL identifier such as 'my_cache', got {table!r}")
+        if not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or timeout <= 0:
+            raise ValueError(f"timeout must be a number of seconds > 0, got {timeout!r}")
+        if not isinstance(purge_every, int) or isinstance(purge_every, bool) or purge_every < 1:
+            raise ValueError(f"purge_every must be an int >= 1, got {purge_every!r}")
+        if not callable(clock):
+            raise TypeError(f"clock must be callable, got {type(clock).__name__} {clock!r}")
+        self.path = Path(path)
+        self._table = table
+        self._timeout = float(timeout)
+        self._purge_every = purge_every
+        self._clock = clock
+        self._writes = 0
+        self._local = threading.local()
+        self.codec = Codec(resolve_secret("secret", secret), repr(self))
+
+    def __repr__(self) -> str:
+        return f"SQLiteBackend({str(self.path)!r}, table={self._table!r})"
+
+    def _connection(self) -> sqlite3.Connection:
+        local = self._local
+        connection: sqlite3.Connection | None = getattr(local, "connection", None)
+        if connection is not None and local.pid == os.getpid():
+            return connection
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        connection = sqlite3.connect(self.path, timeout=self._timeout, isolation_level=None)
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute("PRAGMA synchronous=NORMAL")
+        connection.execute(
+            f"CREATE TABLE IF NOT EXISTS {self._table} (key TEXT PRIMARY KEY, "
+            "namespace TEXT NOT NULL, value BLOB NOT NULL, expires_at REAL)"
+        )
+        connection.execute(
+            f"CREATE INDEX IF NOT EXISTS {self._table}_ns ON {self._table} (namespace)"
+        )
+        connection.execute(
+            f"CREATE INDEX IF NOT EXISTS {self._table}_exp ON {self._table} (expires_at)"
+        )
+        local.connection, local.pid = connection, os.getpid()
+        return connection
+
+    def get(self, key: str) -> bytes | None:
+        """The bytes stored under `key` unless missing or expired."""
+        row = (
+            self._connection()
+            .execute(f"SELECT value, expires_at FROM {self._table} WHERE key = ?", (key,))
+            .fetchone()
+        )
+        if row is None or (row[1] is not None and row[1] <= self._clock()):
+            return None
+        return bytes(row[0])
+
+    def set(self, key: str, value: bytes, ttl: float | None) -> None:
+        """Store `value` under `key` until ``now + ttl`` (wall clock), or forever."""
+        now = self._clock()
+        connection = self._connection()
+        connection.execute(
+            f"INSERT OR REPLACE INTO {self._table} (key, namespace, value, expires_at) "
+            "VALUES (?, ?, ?, ?)",
+            (key, key.rpartition(":")[0], value, None if ttl is None else now + ttl),
+        )
+        self._writes += 1
+        if self._writes % self._purge_every == 0:
+            self.purge_expired()
+
+    def purge_expired(self) -> int:
+        """Delete every expired row (of every namespace); how many were deleted."""
+        cursor = self._connection().execute(
+            f"DELETE FROM {self._table} WHERE expires_at <= ?", (self._clock(),)
+        )
+        return cursor.rowcount
+
+    def delete(self, key: str) -> bool:
+        """Delete `key`; whether it was there."""
+        cursor = self._connection().execute(f"DELETE FROM {self._table} WHERE key = ?", (key,))
+        return cursor.rowcount > 0
+
+    def clear(self, namespace: str) -> None:
+        """Delete every entry of one function (`namespace`)."""
+        self._connection().execute(f"DELETE FROM {self._table} WHERE namespace = ?", (namespace,))
+
+    def close(self) -> None:
+        """Close this thread's connection (others close when their thread ends)."""
+        connection = getattr(self._local, "connection", None)
+        if connection is not None:
+            connection.close()
+            self._local.connection = None
