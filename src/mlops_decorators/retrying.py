@@ -1,0 +1,445 @@
+"""`retry`: retry failing calls with backoff, jitter, a real deadline and a shared budget.
+
+Decorate plain or ``async def`` functions and methods (``@retry``, ``@retry(max_attempts=5)``),
+or retry a block with ``for attempt in retry_context(...): with attempt: ...`` (``async for``
+in coroutines). A call whose first attempt succeeds costs one lock-free counter step (plus a
+clock reading when a deadline or a budget needs one); everything else (waits, logs, hooks, notes) happens only after a failure.
+
+For test suites: `set_retry_waits` (or ``MLOPS_DECORATORS_RETRY_NO_WAIT=1``) makes every wait
+zero seconds, `set_retries` (or ``MLOPS_DECORATORS_RETRY_DISABLED=1``) turns retrying off.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
+
+from . import _retry_policy as _engine
+from ._core import bare_or_called, decorate, qualified_name
+from ._retry_policy import Attempt, Policy, RetryBudget, RetryState, RetryStats, Run
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Iterator
+
+    from typing_extensions import ParamSpec
+
+    P = ParamSpec("P")
+
+R = TypeVar("R")
+
+__all__ = [
+    "Attempt",
+    "RetryBudget",
+    "RetryContext",
+    "RetryState",
+    "RetryStats",
+    "reset_retry_settings",
+    "retry",
+    "retry_context",
+    "set_retries",
+    "set_retry_waits",
+]
+
+Jitter = Literal["full", "equal", "decorrelated"] | float | timedelta | None
+Seconds = float | timedelta
+
+
+class _Restore:
+    """Returned by the switches: leaving its ``with`` block restores the previous setting."""
+
+    __slots__ = ("_name", "_previous")
+
+    def __init__(self, name: str, previous: bool) -> None:
+        self._name = name
+        self._previous = previous
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        setattr(_engine.settings, self._name, self._previous)
+
+
+def set_retry_waits(enabled: bool) -> _Restore:
+    """Turn waiting between attempts on or off, for the whole process.
+
+    With waits off every retry happens at once; attempt counts, hooks, logs and statistics
+    are unchanged. The setting applies immediately; used as a context manager, the previous
+    setting comes back at the end of the block. ``MLOPS_DECORATORS_RETRY_NO_WAIT=1`` in the
+    environment starts the process with waits off.
+
+    Args:
+        enabled: False to make every wait zero seconds.
+
+    Returns:
+        A context manager that restores the previous setting on exit.
+
+    Example:
+        >>> calls = []
+        >>> @retry(max_attempts=3, delay=60)
+        ... def flaky() -> str:
+        ...     calls.append(1)
+        ...     if len(calls) < 3:
+        ...         raise ConnectionError("try again")
+        ...     return "ok"
+        >>> with set_retry_waits(False):  # no 60 s waits in a test
+        ...     flaky()
+        'ok'
+    """
+    previous = _engine.settings.waits
+    _engine.settings.waits = bool(enabled)
+    return _Restore("waits", previous)
+
+
+def set_retries(enabled: bool) -> _Restore:
+    """Turn retrying on or off, for the whole process.
+
+    With retrying off every decorated function makes exactly one attempt and its failure
+    propagates at once (a retried result raises `RetryExhaustedError`). Used as a context
+    manager, the previous setting comes back at the end of the block.
+    ``MLOPS_DECORATORS_RETRY_DISABLED=1`` in the environment starts the process with
+    retrying off.
+
+    Args:
+        enabled: False to disable retrying.
+
+    Returns:
+        A context manager that restores the previous setting on exit.
+
+    Example:
+        >>> @retry(max_attempts=5)
+        ... def broken() -> None:
+        ...     raise ConnectionError("down")
+        >>> with set_retries(False):
+        ...     broken()
+        Traceback (most recent call last):
+        ConnectionError: down
+    """
+    previous = _engine.settings.retrying
+    _engine.settings.retrying = bool(enabled)
+    return _Restore("retrying", previous)
+
+
+def reset_retry_settings() -> None:
+    """Set both switches from the environment variables again (on, unless a variable says
+    otherwise). Handy in a test suite's fixture.
+
+    Example:
+        >>> reset_retry_settings()
+    """
+    _engine.settings.reset()
+
+
+class RetryContext:
+    """The iterable returned by `retry_context`: each ``for`` over it is a fresh run.
+
+    Use ``for attempt in ctx: with attempt: ...`` in plain code and ``async for`` in
+    coroutines; ``ctx.retry_stats()`` counts every run made through it.
+    """
+
+    __slots__ = ("_policy",)
+
+    def __init__(self, policy: Policy) -> None:
+        self._policy = policy
+
+    def __repr__(self) -> str:
+        return f"<RetryContext {self._policy.name!r} max_attempts={self._policy.max_attempts}>"
+
+    def _run(self) -> Run:
+        policy = self._policy
+        start = _engine.clock()
+        if policy.budget is not None:
+            policy.budget.record_call(start)
+        return Run(policy, start)
+
+    def __iter__(self) -> Iterator[Attempt]:
+        return self._run()
+
+    def __aiter__(self) -> AsyncIterator[Attempt]:
+        return self._run()
+
+    def retry_stats(self) -> RetryStats:
+        """Counts of every run of this block so far."""
+        return self._policy.stats.snapshot(self._policy.name)
+
+
+def retry_context(
+    *,
+    max_attempts: int = 3,
+    exceptions: type[BaseException]
+    | tuple[type[BaseException], ...]
+    | Callable[[BaseException], bool] = Exception,
+    delay: Seconds = 1.0,
+    backoff: float = 2.0,
+    max_delay: Seconds = 30.0,
+    jitter: Jitter = "full",
+    deadline: Seconds | None = None,
+    retry_on_result: Callable[[Any], bool] | None = None,
+    giveup: Callable[[BaseException], bool] | None = None,
+    on_retry: Callable[[RetryState], object] | None = None,
+    logger: logging.Logger | str | None = None,
+    budget: RetryBudget | None = None,
+    name: str = "retry_context",
+) -> RetryContext:
+    """Retry a block of code without defining a function; the options are `retry`'s.
+
+    The block's outcome is what the ``with attempt:`` statement sees: an exception matching
+    ``exceptions`` is swallowed and the loop runs the block again after the wait; anything
+    else leaves the loop. To retry on a value, set ``attempt.result = value`` in the block.
+
+    Args:
+        max_attempts: See `retry`.
+        exceptions: See `retry`.
+        delay: See `retry`.
+        backoff: See `retry`.
+        max_delay: See `retry`.
+        jitter: See `retry`.
+        deadline: See `retry`.
+        retry_on_result: See `retry`; applied to ``attempt.result`` when the block sets it.
+        giveup: See `retry`.
+        on_retry: See `retry`.
+        logger: A `logging.Logger` or logger name; defaults to ``mlops_decorators.retrying``.
+        budget: See `retry`.
+        name: The block's name in logs, notes and statistics.
+
+    Returns:
+        An iterable of `Attempt` objects (``for`` and ``async for``).
+
+    Raises:
+        TypeError: An argument has the wrong type.
+        ValueError: An argument is out of range.
+
+    Example:
+        >>> tries = []
+        >>> for attempt in retry_context(max_attempts=3, delay=0, name="load"):
+        ...     with attempt:
+        ...         tries.append(attempt.number)
+        ...         if attempt.number < 2:
+        ...             raise TimeoutError("slow disk")
+        >>> tries
+        [1, 2]
+    """
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a str, got {type(name).__name__} {name!r}")
+    policy = Policy(
+        max_attempts=max_attempts,
+        exceptions=exceptions,
+        delay=delay,
+        backoff=backoff,
+        max_delay=max_delay,
+        jitter=jitter,
+        deadline=deadline,
+        retry_on_result=retry_on_result,
+        giveup=giveup,
+        on_retry=on_retry,
+        logger=logger,
+        budget=budget,
+    )
+    return RetryContext(policy.bind(name, __name__))
+
+
+def _decorator(policy: Policy) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    def apply(fn: Callable[P, R]) -> Callable[P, R]:
+        module = getattr(fn, "__module__", None) or __name__
+        bound = policy.bind(qualified_name(fn), module)
+        check = bound.check_result
+        record_call = None if bound.budget is None else bound.budget.record_call
+        first_try_ok = bound.stats.first_try_ok.increment
+        engine = _engine
+        # Only a deadline or a budget needs the start time; otherwise the happy path reads
+        # no clock and a retried call's elapsed time counts from its first failure.
+        timed = bound.deadline is not None or bound.budget is not None
+
+        def first_failure(start: float, error: BaseException | None, result: Any) -> Run | None:
+            run = Run(bound, start if timed else engine.clock(), attempt=1)
+            if run.failed(error, result):
+                return run
+            if error is None:
+                run.raise_outcome()
+            return None
+
+        # Both wrappers: happy path inline; after a failure, decide inside the except clause
+        # (so a bare `raise` keeps the traceback untouched when not retrying) and retry
+        # outside it (so later exceptions are not chained to the first one).
+        def make_sync(func: Callable[..., Any]) -> Callable[..., Any]:
+            def retrying_call(*args: Any, **kwargs: Any) -> Any:
+                start = engine.clock() if timed else -1.0
+                if record_call is not None:
+                    record_call(start)
+                try:
+                    result = func(*args, **kwargs)
+                except BaseException as exc:
+                    run = first_failure(start, exc, None)
+                    if run is None:
+                        raise
+                else:
+                    if check is None or not check(result):
+                        first_try_ok()
+                        return result
+                    run = first_failure(start, None, result)
+                for attempt in run:  # type: ignore[union-attr]
+                    with attempt:
+                        attempt.result = result = func(*args, **kwargs)
+                return result
+
+            return retrying_call
+
+        def make_async(func: Callable[..., Any]) -> Callable[..., Any]:
+            async def retrying_call(*args: Any, **kwargs: Any) -> Any:
+                start = engine.clock() if timed else -1.0
+                if record_call is not None:
+                    record_call(start)
+                try:
+                    result = await func(*args, **kwargs)
+                except BaseException as exc:
+                    run = first_failure(start, exc, None)
+                    if run is None:
+                        raise
+                else:
+                    if check is None or not check(result):
+                        first_try_ok()
+                        return result
+                    run = first_failure(start, None, result)
+                async for attempt in run:  # type: ignore[union-attr]
+                    with attempt:
+                        attempt.result = result = await func(*args, **kwargs)
+                return result
+
+            return retrying_call
+
+        def retry_stats() -> RetryStats:
+            return bound.stats.snapshot(bound.name)
+
+        return decorate(
+            fn,
+            "retry",
+            sync=make_sync,
+            async_=make_async,
+            attrs={"retry_stats": retry_stats},
+            allow_generators=False,
+        )
+
+    return apply
+
+
+@overload
+def retry(fn: Callable[P, R], /) -> Callable[P, R]: ...
+
+
+@overload
+def retry(
+    fn: None = None,
+    /,
+    *,
+    max_attempts: int = 3,
+    exceptions: type[BaseException]
+    | tuple[type[BaseException], ...]
+    | Callable[[BaseException], bool] = Exception,
+    delay: Seconds = 1.0,
+    backoff: float = 2.0,
+    max_delay: Seconds = 30.0,
+    jitter: Jitter = "full",
+    deadline: Seconds | None = None,
+    retry_on_result: Callable[[Any], bool] | None = None,
+    giveup: Callable[[BaseException], bool] | None = None,
+    on_retry: Callable[[RetryState], object] | None = None,
+    logger: logging.Logger | str | None = None,
+    budget: RetryBudget | None = None,
+) -> Callable[[Callable[P, R]], Callable[P, R]]: ...
+
+
+def retry(
+    fn: Callable[..., Any] | None = None,
+    /,
+    *,
+    max_attempts: int = 3,
+    exceptions: type[BaseException]
+    | tuple[type[BaseException], ...]
+    | Callable[[BaseException], bool] = Exception,
+    delay: Seconds = 1.0,
+    backoff: float = 2.0,
+    max_delay: Seconds = 30.0,
+    jitter: Jitter = "full",
+    deadline: Seconds | None = None,
+    retry_on_result: Callable[[Any], bool] | None = None,
+    giveup: Callable[[BaseException], bool] | None = None,
+    on_retry: Callable[[RetryState], object] | None = None,
+    logger: logging.Logger | str | None = None,
+    budget: RetryBudget | None = None,
+) -> Callable[..., Any]:
+    """Call the function again when it fails, waiting longer each time.
+
+    The wait before attempt k+1 is ``min(max_delay, delay * backoff ** (k - 1))`` shaped by
+    ``jitter``, or what the exception asks for (a ``retry_after`` attribute or a
+    ``Retry-After`` header on ``exc.response``), capped by ``max_delay``. When retrying stops
+    the last exception itself propagates (never a wrapper) with a note listing the attempts.
+    ``KeyboardInterrupt``, ``SystemExit``, ``GeneratorExit`` and ``asyncio.CancelledError``
+    are never retried nor delayed. Each retry logs one WARNING and calls ``on_retry``;
+    ``fn.retry_stats()`` returns the counts.
+
+    Args:
+        max_attempts: Most calls made, the first included (>= 1).
+        exceptions: What to retry: an exception class, a tuple of them, or a predicate
+            ``exc -> bool``. Anything else propagates at once.
+        delay: Wait before the second attempt, in seconds or a `timedelta`.
+        backoff: Factor applied to the wait after each attempt (>= 1).
+        max_delay: Longest single wait.
+        jitter: ``"full"`` (uniform in [0, wait]), ``"equal"`` (wait/2 + uniform in
+            [0, wait/2]), ``"decorrelated"`` (uniform in [delay, 3 x previous wait]), None
+            (exact waits) or seconds added at random (uniform in [0, jitter]).
+        deadline: Total time allowed from the first attempt's start (monotonic clock). No
+            wait runs past it and no attempt starts at or after it: the last failure is
+            raised instead.
+        retry_on_result: ``result -> bool``; True retries a returned value. Running out of
+            attempts that way raises `RetryExhaustedError` with ``.last_result``.
+        giveup: ``exc -> bool``; True stops retrying at once.
+        on_retry: Called with a `RetryState` before each wait.
+        logger: A `logging.Logger` or logger name; defaults to the decorated function's
+            module logger.
+        budget: A `RetryBudget` shared with other functions to cap retries relative to calls.
+
+    Returns:
+        The decorated function (``@retry``), or a decorator when called with options.
+
+    Raises:
+        TypeError: An argument has the wrong type, or an option was passed positionally
+            (``@retry(3)``).
+        ValueError: An argument is out of range (``max_attempts=0``, ``backoff=0.5``, ...).
+
+    Example:
+        >>> attempts = []
+        >>> @retry(max_attempts=4, exceptions=ConnectionError, delay=0.01, jitter=None)
+        ... def fetch() -> str:
+        ...     attempts.append(1)
+        ...     if len(attempts) < 3:
+        ...         raise ConnectionError("connection reset")
+        ...     return "payload"
+        >>> fetch()
+        'payload'
+        >>> stats = fetch.retry_stats()
+        >>> (stats.attempts, stats.retries, stats.successes_after_retry)
+        (3, 2, 1)
+    """
+    policy = Policy(
+        max_attempts=max_attempts,
+        exceptions=exceptions,
+        delay=delay,
+        backoff=backoff,
+        max_delay=max_delay,
+        jitter=jitter,
+        deadline=deadline,
+        retry_on_result=retry_on_result,
+        giveup=giveup,
+        on_retry=on_retry,
+        logger=logger,
+        budget=budget,
+    )
+    return bare_or_called(fn, "retry", _decorator(policy))
