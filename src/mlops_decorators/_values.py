@@ -102,25 +102,29 @@ class Summarizer:
         array = _array_summary(value)
         if array is not None:
             return array
-        if depth < _MAX_DEPTH and type(value) in (dict, list, tuple, set, frozenset):
-            return self._container(value, budget, depth)
+        kind = dict if isinstance(value, dict) else type(value)  # dict subclasses hold secrets too
+        if kind in _BRACKETS:
+            if not value:
+                return repr(kind())
+            if depth < _MAX_DEPTH:
+                return self._container(value, kind, budget, depth)
+            # Deeper levels show their size only: their repr could hold secret-named keys.
+            open_, close = _BRACKETS[kind]
+            return f"{open_}...({len(value)} more){close}"
         try:
             text = repr(value)
         except Exception as exc:  # a broken __repr__ must not break the decorated call
             return f"<{type(value).__name__} (repr failed: {type(exc).__name__})>"
         return text if len(text) <= budget else f"{text[: max(budget, 0)]}...({len(text)} chars)"
 
-    def _container(self, value: Any, budget: int, depth: int) -> str:
-        if isinstance(value, dict):
+    def _container(self, value: Any, kind: type, budget: int, depth: int) -> str:
+        open_, close = _BRACKETS[kind]
+        if kind is dict:
             items: list[tuple[Any, Any]] = list(value.items())
-            open_, close = "{", "}"
         else:
             items = [(_NO_KEY, v) for v in value]
-            open_, close = _BRACKETS[type(value)]
-            if isinstance(value, tuple) and len(value) == 1:
+            if kind is tuple and len(value) == 1:
                 close = ",)"
-        if not items and type(value) in (set, frozenset):
-            return f"{type(value).__name__}()"
         parts: list[str] = []
         used = len(open_) + len(close)  # plus 2 per part: its ", " separator
         for key, item in items:
@@ -164,6 +168,7 @@ class Summarizer:
 
 _NO_KEY = object()
 _BRACKETS: dict[type, tuple[str, str]] = {
+    dict: ("{", "}"),
     list: ("[", "]"),
     tuple: ("(", ")"),
     set: ("{", "}"),
