@@ -1,0 +1,157 @@
+"""The front door: lazy imports (PEP 562), ``__all__``/``__dir__``/``__version__``, and the
+guarantee that importing a submodule can never shadow a public name on the package.
+
+Import guarantees are checked in fresh interpreters: this process has long imported everything.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import importlib.metadata
+import json
+import pkgutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+import mlops_decorators
+
+HEAVY = ("numpy", "pydantic", "psutil")
+PACKAGE_DIR = Path(mlops_decorators.__file__).parent
+SUBMODULES = sorted(info.name for info in pkgutil.iter_modules(mlops_decorators.__path__))
+
+
+def run_python(code: str) -> object:
+    """Run `code` in a fresh interpreter; return what it printed as JSON."""
+    completed = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    return json.loads(completed.stdout)
+
+
+def loaded_after(statement: str) -> dict[str, list[str]]:
+    """Which package submodules and third-party libraries `statement` imports."""
+    result = run_python(
+        f"""
+        import json, sys
+        before = set(sys.modules)
+        {statement}
+        new = set(sys.modules) - before
+        print(json.dumps({{
+            "submodules": sorted(m for m in new if m.startswith("mlops_decorators.")),
+            "libraries": sorted({{m.split(".")[0] for m in new}}),
+            "preloaded": sorted(m for m in before if m.split(".")[0] in {list(HEAVY)!r}),
+        }}))
+        """
+    )
+    assert isinstance(result, dict)
+    return result
+
+
+def test_bare_import_loads_no_submodule_and_no_heavy_library() -> None:
+    loaded = loaded_after("import mlops_decorators")
+    assert loaded["preloaded"] == []  # else the check below would prove nothing
+    assert loaded["submodules"] == []
+    assert not set(loaded["libraries"]) & {*HEAVY, "typing_extensions"}
+
+
+def test_light_decorators_load_only_their_modules_and_no_heavy_library() -> None:
+    loaded = loaded_after("from mlops_decorators import timer, log_calls")
+    assert not set(loaded["libraries"]) & set(HEAVY)
+    light = {"timing", "call_logging", "_core", "_checks", "_stats", "_values", "exceptions"}
+    assert {m.removeprefix("mlops_decorators.") for m in loaded["submodules"]} <= light
+    assert {"mlops_decorators.timing", "mlops_decorators.call_logging"} <= set(loaded["submodules"])
+
+
+def test_all_is_the_lazy_map_plus_version_and_every_name_resolves() -> None:
+    exports = mlops_decorators._EXPORTS
+    assert set(mlops_decorators.__all__) == {*exports, "__version__"}
+    assert len(mlops_decorators.__all__) == len(set(mlops_decorators.__all__))
+    for name in mlops_decorators.__all__:
+        value = getattr(mlops_decorators, name)
+        if name != "__version__":
+            module = importlib.import_module(f"mlops_decorators.{exports[name]}")
+            assert value is getattr(module, name)
+
+
+def test_every_name_is_defined_where_the_map_says_and_listed_in_its_module_all() -> None:
+    for name, module_name in mlops_decorators._EXPORTS.items():
+        module = importlib.import_module(f"mlops_decorators.{module_name}")
+        assert name in module.__all__, f"{name} missing from {module_name}.__all__"
+
+
+def test_type_checking_imports_match_the_lazy_map() -> None:
+    """Static imports (for mypy, pyright, IDEs) name the same objects as the runtime map."""
+    tree = ast.parse((PACKAGE_DIR / "__init__.py").read_text())
+    static: dict[str, str] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and getattr(node.test, "id", None) == "TYPE_CHECKING":
+            for stmt in node.body:
+                if isinstance(stmt, ast.ImportFrom) and stmt.level == 1 and stmt.module:
+                    static.update({alias.name: stmt.module for alias in stmt.names})
+    assert static == mlops_decorators._EXPORTS
+
+
+def test_dir_lists_every_public_name() -> None:
+    assert set(mlops_decorators.__all__) <= set(dir(mlops_decorators))
+
+
+def test_unknown_name_raises_the_usual_attribute_error() -> None:
+    with pytest.raises(AttributeError) as info:
+        mlops_decorators.no_such_thing  # noqa: B018
+    assert str(info.value) == "module 'mlops_decorators' has no attribute 'no_such_thing'"
+    with pytest.raises(ImportError, match="no_such_thing"):
+        from mlops_decorators import no_such_thing  # type: ignore[attr-defined]  # noqa: F401
+
+
+def test_first_access_is_cached_in_module_globals() -> None:
+    result = run_python(
+        """
+        import json, mlops_decorators as pkg
+        before = "timer" in vars(pkg)
+        first = pkg.timer
+        print(json.dumps([before, vars(pkg).get("timer") is first, pkg.timer is first]))
+        """
+    )
+    assert result == [False, True, True]
+
+
+def test_version_matches_installed_metadata() -> None:
+    assert mlops_decorators.__version__ == importlib.metadata.version("mlops-decorators")
+
+
+def test_no_public_name_equals_a_submodule_name() -> None:
+    assert {"timing", "call_logging"} <= set(SUBMODULES)  # the listing works
+    assert not set(mlops_decorators.__all__) & set(SUBMODULES)
+
+
+@pytest.mark.parametrize("submodule", SUBMODULES)
+def test_importing_a_submodule_never_shadows_a_public_name(submodule: str) -> None:
+    """After ``from mlops_decorators.timing import Timer`` the import system binds the
+    submodule on the package; ``from mlops_decorators import timer`` must still give the
+    decorator."""
+    result = run_python(
+        f"""
+        import importlib, json, types
+        importlib.import_module("mlops_decorators.{submodule}")
+        import mlops_decorators as pkg
+        wrong = []
+        for name, module_name in pkg._EXPORTS.items():
+            value = getattr(pkg, name)
+            expected = getattr(importlib.import_module("mlops_decorators." + module_name), name)
+            if value is not expected or isinstance(value, types.ModuleType):
+                wrong.append(name)
+        from mlops_decorators import timer
+        print(json.dumps([wrong, callable(timer) and not isinstance(timer, types.ModuleType)]))
+        """
+    )
+    assert result == [[], True]
