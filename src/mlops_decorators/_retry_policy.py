@@ -14,27 +14,36 @@ this module at call time, so tests replace them (``monkeypatch.setattr(_retry_po
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import math
 import os
 import random
+import sys
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import _checks
 from ._stats import Counter
 from ._values import DEFAULT_REDACT, Summarizer, format_duration
 from .exceptions import RetryExhaustedError
 
+if TYPE_CHECKING:
+    from datetime import timedelta
+
 clock: Callable[[], float] = time.monotonic
 sleep: Callable[[float], Any] = time.sleep
-async_sleep: Callable[[float], Any] = asyncio.sleep
+
+
+async def _asyncio_sleep(seconds: float) -> None:
+    import asyncio  # only coroutines sleep this way, and they have asyncio loaded already
+
+    await asyncio.sleep(seconds)
+
+
+async_sleep: Callable[[float], Any] = _asyncio_sleep
 wall_clock: Callable[[], float] = time.time  # only for HTTP-date Retry-After values
 rng = random.Random()
 
@@ -43,12 +52,17 @@ DISABLED_ENV = "MLOPS_DECORATORS_RETRY_DISABLED"
 
 # Never retried nor delayed, whatever the options say: retrying them would swallow Ctrl-C,
 # interpreter shutdown, generator closing or task cancellation.
-NEVER_RETRY: tuple[type[BaseException], ...] = (
-    KeyboardInterrupt,
-    SystemExit,
-    GeneratorExit,
-    asyncio.CancelledError,
-)
+NEVER_RETRY: tuple[type[BaseException], ...] = (KeyboardInterrupt, SystemExit, GeneratorExit)
+
+
+def never_retried(exc: BaseException) -> bool:
+    """Whether `exc` must propagate at once, whatever the options say."""
+    if isinstance(exc, NEVER_RETRY):
+        return True
+    # asyncio.CancelledError can only exist once asyncio is imported: don't import it (~30 ms).
+    asyncio = sys.modules.get("asyncio")
+    return asyncio is not None and isinstance(exc, asyncio.CancelledError)
+
 
 JITTER_MODES = ("full", "equal", "decorrelated")
 
@@ -317,11 +331,17 @@ def _exception_filter(
     )
 
 
+def _is_timedelta(value: object) -> bool:
+    # A timedelta exists only once datetime is imported: never import it just to check.
+    datetime = sys.modules.get("datetime")
+    return datetime is not None and isinstance(value, datetime.timedelta)
+
+
 def _jitter(value: object) -> str | float | None:
     if value is None or value in JITTER_MODES:
         return value
-    if isinstance(value, (int, float, timedelta)) and not isinstance(value, bool):
-        return _checks.seconds("jitter", value)
+    if (isinstance(value, (int, float)) and not isinstance(value, bool)) or _is_timedelta(value):
+        return _checks.seconds("jitter", value)  # type: ignore[arg-type]
     raise ValueError(
         f"jitter must be 'full', 'equal', 'decorrelated', None or a number of seconds >= 0, "
         f"got {value!r}"
@@ -343,7 +363,7 @@ def retry_after(exc: BaseException) -> float | None:
             value = headers.get("Retry-After") or headers.get("retry-after")
         except Exception:  # an unexpected headers type is not worth failing the call
             return None
-    if isinstance(value, timedelta):
+    if _is_timedelta(value):
         seconds: float = value.total_seconds()
     elif isinstance(value, (int, float)) and not isinstance(value, bool):
         seconds = float(value)
@@ -359,6 +379,9 @@ def _parse_header(text: str) -> float:
         return float(text.strip())
     except ValueError:
         pass
+    from datetime import datetime, timezone  # rare path: keep the module import light
+    from email.utils import parsedate_to_datetime
+
     try:
         when = parsedate_to_datetime(text)
     except (TypeError, ValueError, IndexError):
@@ -440,7 +463,7 @@ class Policy:
         return bound
 
     def retryable(self, exc: BaseException) -> bool:
-        if isinstance(exc, NEVER_RETRY):
+        if never_retried(exc):
             return False
         if self.exception_predicate is not None:
             return bool(self.exception_predicate(exc))

@@ -3,7 +3,8 @@
 Decorate plain or ``async def`` functions and methods (``@retry``, ``@retry(max_attempts=5)``),
 or retry a block with ``for attempt in retry_context(...): with attempt: ...`` (``async for``
 in coroutines). A call whose first attempt succeeds costs one lock-free counter step (plus a
-clock reading when a deadline or a budget needs one); everything else (waits, logs, hooks, notes) happens only after a failure.
+clock reading when a deadline or a budget needs one); everything else (waits, logs, hooks,
+notes) happens only after a failure.
 
 For test suites: `set_retry_waits` (or ``MLOPS_DECORATORS_RETRY_NO_WAIT=1``) makes every wait
 zero seconds, `set_retries` (or ``MLOPS_DECORATORS_RETRY_DISABLED=1``) turns retrying off.
@@ -13,8 +14,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import timedelta
-from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 from . import _retry_policy as _engine
@@ -23,10 +22,15 @@ from ._retry_policy import Attempt, Policy, RetryBudget, RetryState, RetryStats,
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator
+    from datetime import timedelta
+    from types import TracebackType
+    from typing import TypeAlias
 
     from typing_extensions import ParamSpec
 
     P = ParamSpec("P")
+    Jitter: TypeAlias = Literal["full", "equal", "decorrelated"] | float | timedelta | None
+    Seconds: TypeAlias = float | timedelta
 
 R = TypeVar("R")
 
@@ -42,9 +46,6 @@ __all__ = [
     "set_retries",
     "set_retry_waits",
 ]
-
-Jitter = Literal["full", "equal", "decorrelated"] | float | timedelta | None
-Seconds = float | timedelta
 
 
 class _Restore:
