@@ -290,7 +290,6 @@ def timer(name: Callable[P, R], /) -> Callable[P, R]: ...
 @overload
 def timer(
     name: str | None = None,
-    /,
     *,
     logger: logging.Logger | str | None = None,
     level: int | str = logging.INFO,
@@ -300,7 +299,6 @@ def timer(
 
 def timer(
     name: str | Callable[..., Any] | None = None,
-    /,
     *,
     logger: logging.Logger | str | None = None,
     level: int | str = logging.INFO,
