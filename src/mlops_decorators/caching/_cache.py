@@ -223,6 +223,9 @@ class _Cache:
         self.backend_errors = Counter()
         self._lock = threading.Lock()
         self._flights: dict[Hashable, Any] = {}
+        # Flights finished so far: a new leader re-reads the cache only when one finished
+        # since its own miss (saves a backend round trip on every other miss).
+        self._landed = 0
         self._next_warning = float("-inf")
         self.backend = backend if backend is not None else MemoryBackend()
         self._instances: dict[int, tuple[weakref.ref[Any], MemoryStore]] = {}
@@ -385,6 +388,7 @@ class _Cache:
         store, key = self.resolve(args, kwargs)
         fkey = self._flight_key(store, key)
         while True:
+            landed = self._landed
             found, value = self.lookup(store, key)
             if found:
                 return value
@@ -393,8 +397,9 @@ class _Cache:
                 lead = flight is None
                 if lead:
                     flight = self._flights[fkey] = _Flight()
+                recheck = self._landed != landed
             if lead:
-                return self._lead(flight, fkey, func, args, kwargs, store, key)
+                return self._lead(flight, fkey, recheck, func, args, kwargs, store, key)
             if flight.owner == threading.get_ident():  # re-entrant call: waiting would deadlock
                 return self._run(func, args, kwargs, store, key)
             self.waits.increment()
@@ -422,6 +427,7 @@ class _Cache:
         self,
         flight: _Flight,
         fkey: Hashable,
+        recheck: bool,
         func: Callable[..., Any],
         args: tuple[Any, ...],
         kwargs: dict[str, Any],
@@ -430,7 +436,7 @@ class _Cache:
     ) -> Any:
         try:
             # Between our miss and taking the lead, another leader may have finished.
-            found, value = self.lookup(store, key)
+            found, value = self.lookup(store, key) if recheck else _MISS
             if not found:
                 self.misses.increment()
                 value = func(*args, **kwargs)
@@ -448,6 +454,7 @@ class _Cache:
         finally:
             with self._lock:
                 del self._flights[fkey]
+                self._landed += 1
             flight.done.set()
         return value
 
@@ -460,6 +467,7 @@ class _Cache:
         loop = asyncio.get_running_loop()
         task = asyncio.current_task()
         while True:
+            landed = self._landed
             found, value = self.lookup(store, key)
             if found:
                 return value
@@ -468,8 +476,11 @@ class _Cache:
                 lead = flight is None
                 if lead:
                     flight = self._flights[fkey] = _AsyncFlight(loop, task)
+                recheck = self._landed != landed
             if lead:
-                return await self._lead_async(flight, fkey, func, args, kwargs, store, key)
+                return await self._lead_async(
+                    flight, fkey, recheck, func, args, kwargs, store, key
+                )
             if flight.loop is not loop or flight.owner is task:
                 # Another loop's future cannot be awaited here; the owner task awaiting its
                 # own flight would deadlock: both compute on their own.
@@ -488,6 +499,7 @@ class _Cache:
         self,
         flight: _AsyncFlight,
         fkey: Hashable,
+        recheck: bool,
         func: Callable[..., Any],
         args: tuple[Any, ...],
         kwargs: dict[str, Any],
@@ -496,7 +508,7 @@ class _Cache:
     ) -> Any:
         future = flight.future
         try:
-            found, value = self.lookup(store, key)
+            found, value = self.lookup(store, key) if recheck else _MISS
             if not found:
                 self.misses.increment()
                 value = await func(*args, **kwargs)
@@ -515,6 +527,7 @@ class _Cache:
         finally:
             with self._lock:
                 del self._flights[fkey]
+                self._landed += 1
         return value
 
     # -- introspection --------------------------------------------------------------------

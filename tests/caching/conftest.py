@@ -1,0 +1,105 @@
+"""Fixtures for the cache tests: a fake clock and a real, throwaway redis-server."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+
+import pytest
+
+REQUIRE_REDIS = "MLOPS_TEST_REQUIRE_REDIS"
+
+
+class FakeClock:
+    """A clock that only moves when a test ticks it."""
+
+    def __init__(self, start: float = 1000.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def tick(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture(autouse=True)
+def _no_env_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MLOPS_DECORATORS_CACHE_SECRET", raising=False)
+
+
+@pytest.fixture
+def cache_logs(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
+    caplog.set_level(logging.WARNING, logger="mlops_decorators.caching")
+    return caplog
+
+
+def _unavailable(reason: str) -> None:
+    if os.environ.get(REQUIRE_REDIS) == "1":
+        pytest.fail(f"{reason}, and {REQUIRE_REDIS}=1 says Redis tests must run")
+    pytest.skip(reason)
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """URL of a fresh redis-server on a free loopback port, stopped after the session."""
+    try:
+        import redis
+    except ImportError:  # pragma: no cover -- installed with the redis extra
+        _unavailable("the redis package is not installed")
+    executable = shutil.which("redis-server") or (
+        "/usr/bin/redis-server" if os.path.exists("/usr/bin/redis-server") else None
+    )
+    if executable is None:
+        _unavailable("redis-server is not installed")
+    port = _free_port()
+    process = subprocess.Popen(
+        [executable, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly",
+         "no"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"redis://127.0.0.1:{port}/0"
+    client = redis.Redis.from_url(url)
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                if client.ping():
+                    break
+            except redis.ConnectionError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    pytest.fail(f"redis-server on port {port} did not answer PING")
+                time.sleep(0.02)
+        yield url
+    finally:
+        client.close()
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture
+def redis_client(redis_url: str) -> Iterator[object]:
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    client.flushdb()
+    yield client
+    client.close()

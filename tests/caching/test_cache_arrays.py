@@ -1,0 +1,72 @@
+"""Returned numpy arrays cannot be used to corrupt the cache."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mlops_decorators.caching import cache_result
+
+
+def test_cached_arrays_are_read_only_on_miss_and_hit() -> None:
+    @cache_result
+    def ones(n: int) -> np.ndarray:
+        return np.ones(n)
+
+    first = ones(3)
+    with pytest.raises(ValueError, match="read-only"):
+        first[0] = 5
+    second = ones(3)
+    assert second is first
+    with pytest.raises(ValueError, match="read-only"):
+        second += 1
+    np.testing.assert_array_equal(ones(3), np.ones(3))
+
+
+def test_views_are_copied_so_the_base_cannot_change_them() -> None:
+    base = np.zeros(10)
+
+    @cache_result
+    def window(start: int) -> np.ndarray:
+        return base[start : start + 3]
+
+    cached = window(2)
+    base[:] = 7  # the caller still owns the base: the cached value must not follow
+    np.testing.assert_array_equal(window(2), np.zeros(3))
+    assert not cached.flags.writeable
+    assert base.flags.writeable
+
+
+def test_arrays_inside_tuples_lists_and_dicts() -> None:
+    @cache_result
+    def pair(n: int) -> tuple[np.ndarray, dict[str, object]]:
+        return np.arange(n), {"ids": np.arange(n), "view": np.arange(2 * n)[::2], "n": n}
+
+    arr, extra = pair(3)
+    assert not arr.flags.writeable
+    assert not extra["ids"].flags.writeable  # type: ignore[union-attr]
+    assert not extra["view"].flags.writeable  # type: ignore[union-attr]
+    assert pair(3)[1] is extra
+
+
+def test_copy_true_returns_writable_fresh_copies() -> None:
+    @cache_result(copy=True)
+    def ones(n: int) -> np.ndarray:
+        return np.ones(n)
+
+    first = ones(3)
+    first[0] = 5  # the miss returns the function's own array
+    second = ones(3)
+    assert second.flags.writeable
+    second[:] = 9
+    np.testing.assert_array_equal(ones(3), np.ones(3))
+    assert ones(3) is not ones(3)
+
+
+async def test_async_arrays_read_only() -> None:
+    @cache_result
+    async def ones(n: int) -> np.ndarray:
+        return np.ones(n)
+
+    assert not (await ones(2)).flags.writeable
+    assert not (await ones(2)).flags.writeable

@@ -1,0 +1,239 @@
+"""Single-flight across threads and asyncio tasks, exception fan-out, re-entrancy."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from typing import Any
+
+import pytest
+
+from mlops_decorators.caching import cache_result
+
+N = 32
+
+
+def wait_until(predicate: Any, timeout: float = 10.0) -> None:
+    """Poll a condition that other threads will make true (bounded, no fixed sleeps)."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "condition not reached"
+        time.sleep(0.001)
+
+
+def run_threads(target: Any, n: int = N) -> list[Any]:
+    results: list[Any] = [None] * n
+
+    def run(i: int) -> None:
+        try:
+            results[i] = target()
+        except BaseException as exc:
+            results[i] = exc
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for thread in threads:
+        thread.start()
+    return [threads, results]
+
+
+def test_32_threads_compute_once() -> None:
+    release = threading.Event()
+    calls = []
+
+    @cache_result
+    def slow(x: int) -> list[int]:
+        calls.append(x)
+        release.wait(10)
+        return [x]
+
+    threads, results = run_threads(lambda: slow(7))
+    wait_until(lambda: slow.cache_info().single_flight_waits + len(calls) == N)
+    release.set()
+    for thread in threads:
+        thread.join()
+    assert calls == [7]
+    assert all(r == [7] for r in results)
+    info = slow.cache_info()
+    assert (info.misses, info.single_flight_waits) == (1, N - 1)
+
+
+def test_exception_fans_out_and_is_not_cached() -> None:
+    release = threading.Event()
+    calls = []
+
+    @cache_result
+    def broken(x: int) -> int:
+        calls.append(x)
+        release.wait(10)
+        raise ValueError("boom")
+
+    threads, results = run_threads(lambda: broken(1))
+    wait_until(lambda: broken.cache_info().single_flight_waits == N - 1)
+    release.set()
+    for thread in threads:
+        thread.join()
+    assert len(calls) == 1
+    assert all(isinstance(r, ValueError) and str(r) == "boom" for r in results)
+    assert broken.cache_info().currsize == 0
+    release.set()
+    with pytest.raises(ValueError, match="boom"):
+        broken(1)
+    assert len(calls) == 2
+
+
+def test_reentrant_call_does_not_deadlock() -> None:
+    calls = []
+
+    @cache_result
+    def recursive(n: int) -> int:
+        calls.append(n)
+        if len(calls) == 1:
+            return recursive(n) + 1  # the same key while this thread computes it
+        return n
+
+    assert recursive(3) == 4
+    assert recursive(3) == 4  # the outer result is the one left in the cache
+    assert calls == [3, 3]
+
+
+def test_leader_interrupted_lets_waiter_compute() -> None:
+    started, release = threading.Event(), threading.Event()
+    calls = []
+
+    class Stop(BaseException):
+        pass
+
+    @cache_result
+    def job(x: int) -> int:
+        calls.append(x)
+        if len(calls) == 1:
+            started.set()
+            release.wait(10)
+            raise Stop
+        return x
+
+    leader_error: list[BaseException] = []
+
+    def lead() -> None:
+        try:
+            job(1)
+        except Stop as exc:
+            leader_error.append(exc)
+
+    leader = threading.Thread(target=lead)
+    leader.start()
+    started.wait(10)
+    threads, results = run_threads(lambda: job(1), n=1)
+    wait_until(lambda: job.cache_info().single_flight_waits == 1)
+    release.set()
+    leader.join()
+    threads[0].join()
+    assert leader_error and results == [1]
+    assert len(calls) == 2
+
+
+async def test_32_tasks_compute_once() -> None:
+    release = asyncio.Event()
+    calls = []
+
+    @cache_result
+    async def fetch(x: int) -> dict[str, int]:
+        calls.append(x)
+        await release.wait()
+        return {"x": x}
+
+    tasks = [asyncio.create_task(fetch(5)) for _ in range(N)]
+    for _ in range(1000):
+        await asyncio.sleep(0)
+        if fetch.cache_info().single_flight_waits == N - 1:
+            break
+    release.set()
+    results = await asyncio.gather(*tasks)
+    assert calls == [5]
+    assert all(r == {"x": 5} for r in results)
+    assert fetch.cache_info().single_flight_waits == N - 1
+
+
+async def test_async_exception_fans_out() -> None:
+    release = asyncio.Event()
+    calls = []
+
+    @cache_result
+    async def broken(x: int) -> int:
+        calls.append(x)
+        await release.wait()
+        raise KeyError(x)
+
+    tasks = [asyncio.create_task(broken(1)) for _ in range(N)]
+    for _ in range(1000):
+        await asyncio.sleep(0)
+        if broken.cache_info().single_flight_waits == N - 1:
+            break
+    release.set()
+    results = await asyncio.gather(*tasks, return_exceptions=True)
+    assert len(calls) == 1
+    assert all(isinstance(r, KeyError) for r in results)
+    assert broken.cache_info().currsize == 0
+
+
+async def test_async_reentrant_and_cancelled_leader() -> None:
+    @cache_result
+    async def again(n: int) -> int:
+        if again.cache_info().misses == 1:
+            return await again(n) + 1
+        return n
+
+    assert await again(2) == 3
+
+    gate = asyncio.Event()
+    calls = []
+
+    @cache_result
+    async def slow(x: int) -> int:
+        calls.append(x)
+        await gate.wait()
+        return x
+
+    leader = asyncio.create_task(slow(1))
+    await asyncio.sleep(0)
+    waiter = asyncio.create_task(slow(1))
+    for _ in range(100):
+        await asyncio.sleep(0)
+        if slow.cache_info().single_flight_waits == 1:
+            break
+    leader.cancel()
+    gate.set()
+    assert await waiter == 1  # the waiter took over instead of inheriting the cancellation
+    assert len(calls) == 2
+    with pytest.raises(asyncio.CancelledError):
+        await leader
+
+
+async def test_cancelled_waiter_does_not_cancel_leader() -> None:
+    gate = asyncio.Event()
+
+    @cache_result
+    async def slow(x: int) -> int:
+        await gate.wait()
+        return x
+
+    leader = asyncio.create_task(slow(1))
+    await asyncio.sleep(0)
+    waiter = asyncio.create_task(slow(1))
+    await asyncio.sleep(0)
+    waiter.cancel()
+    await asyncio.sleep(0)
+    gate.set()
+    assert await leader == 1
+
+
+def test_async_function_used_from_two_loops() -> None:
+    @cache_result
+    async def value(x: int) -> int:
+        await asyncio.sleep(0)
+        return x
+
+    assert asyncio.run(value(1)) == 1
+    assert asyncio.run(value(1)) == 1
+    assert value.cache_info().hits == 1

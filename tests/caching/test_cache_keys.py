@@ -1,0 +1,207 @@
+"""Keys: numpy arrays, content keys, stable digests, and the fast path matching the slow one."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import enum
+import uuid
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from mlops_decorators.caching import cache_result
+from mlops_decorators.caching._keys import KeyMaker, Unkeyable, normalise, stable_digest
+
+
+def keys_of(fn: Any, **options: Any) -> KeyMaker:
+    defaults: dict[str, Any] = {"ignore": (), "typed": False, "key": None, "skip_first": False}
+    return KeyMaker(fn, **(defaults | options))
+
+
+def test_array_keys_by_content_not_layout() -> None:
+    a = np.arange(12, dtype=np.float32).reshape(3, 4)
+    assert normalise(a) == normalise(np.asfortranarray(a)) == normalise(a.copy())
+    assert normalise(a) != normalise(a.view(np.int32))  # same bytes, other dtype
+    assert normalise(a) != normalise(a.reshape(4, 3))  # same bytes, other shape
+    b = a.copy()
+    b[0, 0] = 99
+    assert normalise(a) != normalise(b)
+    assert normalise(a[:, 1]) == normalise(np.ascontiguousarray(a[:, 1]))
+
+
+def test_large_arrays_differing_in_one_element_are_two_keys() -> None:
+    # str() of arrays over 1000 elements elides the middle: such keys collide elsewhere.
+    a = np.zeros(5000)
+    b = a.copy()
+    b[2500] = 1
+    assert normalise(a) != normalise(b)
+
+
+def test_structured_datetime_and_object_arrays() -> None:
+    rec = np.zeros(3, dtype=[("a", "<i4"), ("b", "<f8")])
+    assert normalise(rec) == normalise(rec.copy())
+    dates = np.array(["2024-01-01"], dtype="datetime64[D]")
+    assert normalise(dates) == normalise(dates.copy())
+    with pytest.raises(Unkeyable, match="object"):
+        normalise(np.array([1, "a"], dtype=object))
+
+
+def test_cached_function_with_array_arguments() -> None:
+    calls = []
+
+    @cache_result
+    def total(a: np.ndarray) -> float:
+        calls.append(1)
+        return float(a.sum())
+
+    x = np.arange(6, dtype=np.float64).reshape(2, 3)
+    total(x)
+    total(np.asfortranarray(x))
+    total(x.astype(np.float32))
+    assert len(calls) == 2
+
+
+def test_sets_dicts_order_insensitive_lists_ordered() -> None:
+    assert normalise({1, 2, 3}) == normalise({3, 2, 1})
+    assert normalise({"a": 1, "b": [2]}) == normalise({"b": [2], "a": 1})
+    assert normalise([1, 2]) != normalise([2, 1])
+    assert normalise([1, 2]) != normalise((1, [2])) != normalise({1, 2})
+    assert normalise((1, [2])) == normalise((1, [2]))
+    assert normalise(bytearray(b"ab")) != normalise(b"ab")
+
+
+def test_pydantic_models_by_model_dump() -> None:
+    from pydantic import BaseModel
+
+    class Query(BaseModel):
+        text: str
+        tags: list[str]
+
+    assert normalise(Query(text="a", tags=["x"])) == normalise(Query(text="a", tags=["x"]))
+    assert normalise(Query(text="a", tags=["x"])) != normalise(Query(text="a", tags=["y"]))
+
+
+def test_object_with_model_dump_outside_pydantic_is_not_trusted() -> None:
+    class Fake:
+        __hash__ = None  # type: ignore[assignment]
+
+        def model_dump(self) -> dict[str, int]:
+            return {}
+
+    with pytest.raises(Unkeyable):
+        normalise(Fake())
+
+
+def f(a: Any, b: Any = 2, c: Any = "c") -> None:
+    """A function whose keys the property test compares."""
+
+
+scalars = st.one_of(st.integers(), st.text(max_size=5), st.none(), st.booleans())
+
+
+@given(a=scalars, b=scalars, c=scalars)
+def test_fast_path_key_equals_bound_key(a: Any, b: Any, c: Any) -> None:
+    keys = keys_of(f)
+    positional = keys((a, b, c), {})
+    assert positional == (a, b, c)
+    assert keys((a,), {"b": b, "c": c}) == positional
+    assert keys((), {"c": c, "a": a, "b": b}) == positional
+    assert keys((a, b), {}) == keys((a, b, "c"), {})
+
+
+def test_inline_arity() -> None:
+    assert keys_of(f).inline_arity == 3
+    assert keys_of(f, typed=True).inline_arity is None
+    assert keys_of(f, ignore=("b",)).inline_arity is None
+
+    def method(self: Any, x: int) -> None: ...
+
+    maker = keys_of(method, skip_first=True)
+    assert maker.inline_arity is None
+    assert maker((object(), 1), {}) == (1,)
+
+    def kwonly(a: int, *, b: int = 1) -> None: ...
+
+    assert keys_of(kwonly).fast_arity is None
+    assert keys_of(kwonly)((1,), {}) == (1, 1)
+
+
+def test_typed_keys_cover_varargs() -> None:
+    def g(*args: Any, **kwargs: Any) -> None: ...
+
+    maker = keys_of(g, typed=True)
+    assert maker((1,), {"x": 1}) != maker((1.0,), {"x": 1})
+    assert maker((1,), {"x": 1}) != maker((1,), {"x": 1.0})
+    assert maker((1,), {"x": 1, "y": 2}) == maker((1,), {"y": 2, "x": 1})
+
+
+class Color(enum.Enum):
+    RED = 1
+
+
+@dataclasses.dataclass(frozen=True)
+class Point:
+    x: int
+    y: list[int] = dataclasses.field(default_factory=list, hash=False)
+
+
+class Name(str):
+    pass
+
+
+def test_stable_digest_is_canonical() -> None:
+    def digest(value: Any, typed: bool = False) -> str:
+        return stable_digest("ns", normalise(value), typed=typed)
+
+    assert digest({3, 1, 2}) == digest({1, 2, 3})
+    assert digest({"a": 1, "b": 2}) == digest({"b": 2, "a": 1})
+    assert digest(1) == digest(1.0) == digest(True)
+    assert digest(1, typed=True) != digest(True, typed=True)
+    assert digest(1.5) != digest(1)
+    assert digest("1") != digest(1) != digest(b"1")
+    assert digest(None) != digest(0)
+    assert digest((1, 2)) != digest([1, 2])
+    assert digest(np.arange(3)) == digest(np.arange(3))
+    assert digest(np.float32(1.5)) != digest(np.float64(1.5))
+    values = [
+        Color.RED,
+        1 + 2j,
+        datetime.datetime(2024, 1, 1, 12),
+        datetime.date(2024, 1, 1),
+        datetime.time(1, 2),
+        datetime.timedelta(days=1, seconds=3),
+        uuid.UUID(int=5),
+        Point(1, [2]),
+        Name("x"),
+        int,
+        frozenset({1}),
+    ]
+    digests = [digest(v) for v in values]
+    assert len(set(digests)) == len(values)
+    assert digest(Point(1, [2])) != digest(Point(1, [3]))
+    assert digest(Name("x")) != digest("x")
+    assert digest("x").startswith("ns:")
+
+
+def test_pydantic_frozen_model_stable_digest() -> None:
+    from pydantic import BaseModel, ConfigDict
+
+    class Frozen(BaseModel):
+        model_config = ConfigDict(frozen=True)
+        a: int
+
+    assert stable_digest("n", Frozen(a=1), typed=False) == stable_digest(
+        "n", Frozen(a=1), typed=False
+    )
+    assert stable_digest("n", Frozen(a=1), typed=False) != stable_digest(
+        "n", Frozen(a=2), typed=False
+    )
+
+
+def test_identity_hashed_objects_have_no_stable_key() -> None:
+    with pytest.raises(TypeError, match="identity"):
+        stable_digest("ns", (object(),), typed=False)

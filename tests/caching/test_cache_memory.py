@@ -1,0 +1,484 @@
+"""cache_result with the memory backend: expiry, eviction, keys, introspection, methods."""
+
+from __future__ import annotations
+
+import gc
+import weakref
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from conftest import FakeClock
+
+from mlops_decorators.caching import CacheInfo, MemoryBackend, cache_result
+
+
+def counted(clock: FakeClock | None = None, **options: Any) -> Any:
+    """A cached ``f(a, b=2)`` that records each real call in ``f.calls``."""
+    calls: list[tuple[Any, ...]] = []
+    if clock is not None:
+        options["backend"] = MemoryBackend(clock=clock)
+
+    @cache_result(**options)
+    def f(a: Any, b: Any = 2) -> Any:
+        calls.append((a, b))
+        return (a, b)
+
+    f.calls = calls  # type: ignore[attr-defined]
+    return f
+
+
+# -- expiry ------------------------------------------------------------------------------
+
+
+def test_entry_is_served_until_ttl_and_never_after(clock: FakeClock) -> None:
+    f = counted(clock, ttl=10)
+    f(1)
+    clock.tick(9.999)
+    f(1)
+    assert len(f.calls) == 1
+    clock.tick(0.001)  # exactly ttl after storing: expired
+    f(1)
+    assert len(f.calls) == 2
+    assert f.cache_info().expirations == 1
+
+
+def test_timedelta_ttl_and_none_never_expires(clock: FakeClock) -> None:
+    f = counted(clock, ttl=timedelta(minutes=1))
+    f(1)
+    clock.tick(59)
+    f(1)
+    clock.tick(1)
+    f(1)
+    assert len(f.calls) == 2
+    g = counted(clock, ttl=None)
+    g(1)
+    clock.tick(1e9)
+    g(1)
+    assert len(g.calls) == 1
+
+
+# -- eviction ----------------------------------------------------------------------------
+
+
+def test_lru_order_evicts_least_recently_used(clock: FakeClock) -> None:
+    f = counted(clock, maxsize=2)
+    f(1)
+    f(2)
+    f(1)  # 1 is now the most recently used
+    f(3)  # evicts 2
+    assert f.cache_info().evictions == 1
+    f(1)
+    assert len(f.calls) == 3
+    f(2)
+    assert len(f.calls) == 4
+    assert f.cache_info().currsize == 2
+
+
+def test_lru_touch_through_keyword_call(clock: FakeClock) -> None:
+    f = counted(clock, maxsize=2)
+    f(1)
+    f(2)
+    f(a=1)  # slow path hit also refreshes recency
+    f(3)
+    f(1)
+    assert f.calls == [(1, 2), (2, 2), (3, 2)]
+
+
+def test_expired_entries_go_before_live_ones(clock: FakeClock) -> None:
+    f = counted(clock, ttl=10, maxsize=2)
+    f(1)
+    clock.tick(5)
+    f(2)
+    f(1)  # 1 recently used, but it expires first
+    clock.tick(6)  # 1 expired, 2 live
+    f(3)
+    info = f.cache_info()
+    assert (info.expirations, info.evictions, info.currsize) == (1, 0, 2)
+    f(2)
+    assert len(f.calls) == 3
+
+
+def test_max_bytes_weighs_by_nbytes(clock: FakeClock) -> None:
+    class Blob:
+        def __init__(self, n: int) -> None:
+            self.nbytes = n
+
+    @cache_result(max_bytes=100, maxsize=None, backend=MemoryBackend(clock=clock))
+    def make(n: int) -> Blob:
+        return Blob(n)
+
+    make(40)
+    make(50)
+    assert make.cache_info().currsize == 2
+    make(30)  # 120 bytes: the least recently used (40) goes
+    info = make.cache_info()
+    assert (info.currsize, info.evictions) == (2, 1)
+    make(200)  # larger than the limit: returned, not cached, nothing evicted
+    assert make.cache_info().currsize == 2
+
+
+def test_max_bytes_falls_back_to_getsizeof() -> None:
+    @cache_result(max_bytes=200)
+    def text(n: int) -> str:
+        return "x" * n
+
+    text(100)  # ~149 bytes
+    text(10)  # ~59 bytes: together over 200
+    assert text.cache_info().currsize == 1
+
+
+def test_unbounded_maxsize() -> None:
+    f = counted(maxsize=None)
+    for i in range(3000):
+        f(i)
+    assert f.cache_info().currsize == 3000
+    assert f.cache_info().maxsize is None
+
+
+# -- keys --------------------------------------------------------------------------------
+
+
+def test_calls_normalised_against_signature() -> None:
+    f = counted()
+    assert f(1) == f(1, 2) == f(1, b=2) == f(b=2, a=1) == f(a=1) == (1, 2)
+    assert f.calls == [(1, 2)]
+    assert f.cache_info().hits == 4
+    f(1, 3)
+    assert len(f.calls) == 2
+
+
+def test_keys_include_function_identity_and_version() -> None:
+    backend = MemoryBackend()
+
+    @cache_result(backend=backend)
+    def one(x: int) -> str:
+        return "one"
+
+    @cache_result(backend=backend, version=2)
+    def two(x: int) -> str:
+        return "two"
+
+    assert (one(1), two(1)) == ("one", "two")
+    assert one.cache_key(1)[0].endswith("one")
+    assert two.cache_key(1)[0].endswith("two@2")
+
+
+def test_typed_keys_apart() -> None:
+    untyped = counted()
+    untyped(1)
+    untyped(1.0)
+    assert len(untyped.calls) == 1
+    typed = counted(typed=True)
+    typed(1)
+    typed(1.0)
+    typed(True)
+    typed(1)
+    assert len(typed.calls) == 3
+
+
+def test_ignore_leaves_arguments_out() -> None:
+    calls = []
+
+    @cache_result(ignore=("client",))
+    def fetch(item: int, client: object = None) -> int:
+        calls.append(item)
+        return item
+
+    fetch(1, client=object())
+    fetch(1, object())
+    assert calls == [1]
+
+
+def test_custom_key_function() -> None:
+    calls = []
+
+    @cache_result(key=lambda user, request_id: user["id"])
+    def profile(user: dict[str, int], request_id: str) -> int:
+        calls.append(user)
+        return user["id"]
+
+    profile({"id": 1, "v": 1}, "a")
+    profile({"id": 1, "v": 2}, "b")
+    assert len(calls) == 1
+    with pytest.raises(TypeError, match="key="):
+        cache_result(key=lambda *a: [type("U", (), {"__hash__": None})()])(lambda x: x)(1)
+
+
+def test_varargs_and_kwargs_keys() -> None:
+    calls = []
+
+    @cache_result
+    def f(*args: Any, **kwargs: Any) -> int:
+        calls.append(1)
+        return len(args) + len(kwargs)
+
+    f(1, 2, x=1, y=[1])
+    f(1, 2, y=[1], x=1)
+    f(1, 2, x=1)
+    assert len(calls) == 2
+
+
+def test_unhashable_content_keys() -> None:
+    @dataclass
+    class Cfg:
+        lr: float
+        layers: list[int]
+
+    f = counted()
+    f([1, 2], {"a": [1], "b": {2, 3}})
+    f([1, 2], b={3, 2}, **{})
+    assert len(f.calls) == 2  # b default differs from the first call's dict
+    f([1, 2], {"b": {3, 2}, "a": [1]})
+    assert len(f.calls) == 2
+    f(Cfg(0.1, [1]))
+    f(Cfg(0.1, [1]))
+    f(Cfg(0.1, [2]))
+    assert len(f.calls) == 4
+
+
+def test_unkeyable_argument_raises_naming_it() -> None:
+    class Opaque:
+        __hash__ = None  # type: ignore[assignment]
+
+    f = counted()
+    with pytest.raises(TypeError, match=r"argument 'b'.*key=.*ignore=\('b',\)"):
+        f(1, Opaque())
+    assert f.calls == []
+
+
+# -- cached values -----------------------------------------------------------------------
+
+
+def test_exceptions_are_never_cached() -> None:
+    attempts = []
+
+    @cache_result
+    def flaky(x: int) -> int:
+        attempts.append(x)
+        if len(attempts) == 1:
+            raise RuntimeError("first")
+        return x
+
+    with pytest.raises(RuntimeError):
+        flaky(1)
+    assert flaky(1) == 1
+    assert flaky(1) == 1
+    assert len(attempts) == 2
+
+
+def test_none_cached_unless_cache_none_false() -> None:
+    calls = []
+
+    def nothing(x: int) -> None:
+        calls.append(x)
+
+    cached = cache_result(nothing)
+    cached(1)
+    cached(1)
+    assert len(calls) == 1
+    uncached = cache_result(cache_none=False)(nothing)
+    uncached(1)
+    uncached(1)
+    assert len(calls) == 3
+
+
+def test_copy_returns_fresh_copies() -> None:
+    @cache_result(copy=True)
+    def rows(n: int) -> list[int]:
+        return list(range(n))
+
+    first = rows(3)
+    first.append(99)
+    second = rows(3)
+    assert second == [0, 1, 2]
+    second.append(7)
+    assert rows(3) == [0, 1, 2]
+
+
+# -- introspection -----------------------------------------------------------------------
+
+
+def test_introspection() -> None:
+    f = counted()
+    f(1)
+    f(1)
+    f(2)
+    info = f.cache_info()
+    assert isinstance(info, CacheInfo)
+    assert (info.hits, info.misses, info.currsize, info.maxsize) == (1, 2, 2, 1024)
+    assert f.cache_result_stats() == info
+    with pytest.raises(AttributeError):
+        info.hits = 3  # type: ignore[misc]
+    assert f.cache_key(1) == f.cache_key(a=1, b=2)
+    assert f.cache_invalidate(a=1) is True
+    assert f.cache_invalidate(1) is False
+    f(1)
+    assert len(f.calls) == 3
+    f.cache_clear()
+    assert f.cache_info() == CacheInfo(0, 0, 1024, 0, 0, 0, 0, 0)
+    f(2)
+    assert len(f.calls) == 4
+
+
+def test_invalidate_expired_entry_is_false(clock: FakeClock) -> None:
+    f = counted(clock, ttl=1)
+    f(1)
+    clock.tick(2)
+    assert f.cache_invalidate(1) is False
+
+
+def test_metadata_preserved() -> None:
+    f = counted()
+    assert f.__name__ == "f"
+    assert f.__wrapped__ is not None
+
+
+# -- methods -----------------------------------------------------------------------------
+
+
+class Model:
+    def __init__(self, scale: int) -> None:
+        self.scale = scale
+        self.calls = 0
+
+    @cache_result
+    def predict(self, x: int) -> int:
+        self.calls += 1
+        return x * self.scale
+
+    @cache_result
+    async def apredict(self, x: int) -> int:
+        self.calls += 1
+        return x * self.scale
+
+    @staticmethod
+    @cache_result
+    def static(x: int) -> int:
+        return -x
+
+    @classmethod
+    @cache_result
+    def build(cls, x: int) -> int:
+        return x + 100
+
+
+def test_one_cache_per_instance() -> None:
+    a, b = Model(2), Model(3)
+    assert (a.predict(1), a.predict(1), b.predict(1), b.predict(x=1)) == (2, 2, 3, 3)
+    assert (a.calls, b.calls) == (1, 1)
+    assert Model.predict.cache_info().currsize == 2
+    assert Model.predict.cache_invalidate(a, 1) is True
+    a.predict(1)
+    assert a.calls == 2
+    assert Model.static(1) == -1
+    assert Model.build(1) == 101
+
+
+async def test_async_method_per_instance() -> None:
+    a = Model(2)
+    assert await a.apredict(2) == await a.apredict(2) == 4
+    assert a.calls == 1
+
+
+def test_instances_are_not_kept_alive() -> None:
+    model = Model(2)
+    model.predict(1)
+    ref = weakref.ref(model)
+    del model
+    gc.collect()
+    assert ref() is None
+    assert Model.predict.cache_info().currsize == 0
+
+
+def test_instance_without_weakref_support() -> None:
+    class Slotted:
+        __slots__ = ()
+
+        @cache_result
+        def f(self) -> int:
+            return 1
+
+    with pytest.raises(TypeError, match="__weakref__"):
+        Slotted().f()
+
+
+def test_ignore_self_shares_one_cache() -> None:
+    calls = []
+
+    class Service:
+        @cache_result(ignore=("self",))
+        def lookup(self, x: int) -> int:
+            calls.append(x)
+            return x
+
+    Service().lookup(1)
+    Service().lookup(1)
+    assert calls == [1]
+
+
+# -- async -------------------------------------------------------------------------------
+
+
+async def test_async_function_hits(clock: FakeClock) -> None:
+    calls = []
+
+    @cache_result(ttl=5, backend=MemoryBackend(clock=clock))
+    async def fetch(x: Any) -> Any:
+        calls.append(x)
+        return x
+
+    assert await fetch(1) == await fetch(1) == 1
+    assert await fetch([1]) == await fetch(x=[1]) == [1]
+    clock.tick(5)
+    await fetch(1)
+    assert len(calls) == 3
+    with pytest.raises(TypeError, match="argument 'x'"):
+        await fetch(object.__new__(type("U", (), {"__hash__": None})))
+
+
+# -- bad arguments -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("options", "error", "match"),
+    [
+        ({"ttl": 0}, ValueError, "ttl"),
+        ({"ttl": -1}, ValueError, "ttl"),
+        ({"ttl": "1"}, TypeError, "ttl"),
+        ({"maxsize": 0}, ValueError, "maxsize"),
+        ({"max_bytes": 0}, ValueError, "max_bytes"),
+        ({"key": 1}, TypeError, "key"),
+        ({"backend": {}}, TypeError, "backend"),
+        ({"typed": 1}, TypeError, "typed"),
+        ({"copy": None}, TypeError, "copy"),
+        ({"version": 1.5}, TypeError, "version"),
+        ({"ignore": 3}, TypeError, "ignore"),
+        ({"ignore": [3]}, TypeError, "ignore"),
+    ],
+)
+def test_bad_options(options: dict[str, Any], error: type[Exception], match: str) -> None:
+    with pytest.raises(error, match=match):
+        cache_result(**options)
+
+
+def test_bad_options_at_decoration() -> None:
+    def f(a: int) -> int:
+        return a
+
+    with pytest.raises(ValueError, match="ignore.*'nope'"):
+        cache_result(ignore="nope")(f)
+    with pytest.raises(ValueError, match="key= or ignore="):
+        cache_result(key=lambda a: a, ignore=("a",))(f)
+
+    def gen(a: int) -> Any:
+        yield a
+
+    with pytest.raises(TypeError, match="generator"):
+        cache_result(gen)
+    with pytest.raises(TypeError, match="callable"):
+        cache_result()(3)
+    with pytest.raises(TypeError, match="clock"):
+        MemoryBackend(clock=3)  # type: ignore[arg-type]
+    assert "MemoryBackend" in repr(MemoryBackend())
