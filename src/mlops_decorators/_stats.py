@@ -120,9 +120,9 @@ class DurationWindow:
         """An immutable summary, in seconds, of what was recorded so far."""
         self._fold()
         with self._lock:
-            count, total, low, high, last = (
+            count, total_ns, low, high, last = (
                 self._count,
-                self._total / 1e9,
+                self._total,
                 self._min / 1e9,
                 self._max / 1e9,
                 self._last / 1e9,
@@ -130,8 +130,9 @@ class DurationWindow:
             recent = sorted(ns / 1e9 for ns in self._recent)
         return DurationSummary(
             count=count,
-            total_s=total,
-            mean_s=total / count if count else 0.0,
+            total_s=total_ns / 1e9,
+            # Divide in nanoseconds: the mean of equal durations must equal them exactly.
+            mean_s=total_ns / count / 1e9 if count else 0.0,
             min_s=low,
             max_s=high,
             last_s=last,
