@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import FakeClock, _free_port
 
+from conftest import FakeClock, _free_port
 from mlops_decorators.caching import RedisBackend, SQLiteBackend, cache_result
 from mlops_decorators.caching import _cache as cache_module
 
@@ -135,7 +135,9 @@ def test_sqlite_tampered_entry_is_never_unpickled(
     marker = tmp_path / "pwned"
     connection = sqlite3.connect(tmp_path / "c.db")
     with connection:
-        connection.execute("UPDATE mlops_cache SET value = ? WHERE key = ?", (evil_record(marker), key))
+        connection.execute(
+            "UPDATE mlops_cache SET value = ? WHERE key = ?", (evil_record(marker), key)
+        )
     assert f(1)["x"] == 1
     assert not marker.exists()
     assert len(f.calls) == 2

@@ -129,7 +129,8 @@ def test_leader_interrupted_lets_waiter_compute() -> None:
     release.set()
     leader.join()
     threads[0].join()
-    assert leader_error and results == [1]
+    assert leader_error
+    assert results == [1]
     assert len(calls) == 2
 
 

@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mlops_decorators.caching import cache_result
-from mlops_decorators.caching._keys import KeyMaker, Unkeyable, normalise, stable_digest
+from mlops_decorators.caching._keys import KeyMaker, UnkeyableError, normalise, stable_digest
 
 
 def keys_of(fn: Any, **options: Any) -> KeyMaker:
@@ -46,7 +46,7 @@ def test_structured_datetime_and_object_arrays() -> None:
     assert normalise(rec) == normalise(rec.copy())
     dates = np.array(["2024-01-01"], dtype="datetime64[D]")
     assert normalise(dates) == normalise(dates.copy())
-    with pytest.raises(Unkeyable, match="object"):
+    with pytest.raises(UnkeyableError, match="object"):
         normalise(np.array([1, "a"], dtype=object))
 
 
@@ -92,7 +92,7 @@ def test_object_with_model_dump_outside_pydantic_is_not_trusted() -> None:
         def model_dump(self) -> dict[str, int]:
             return {}
 
-    with pytest.raises(Unkeyable):
+    with pytest.raises(UnkeyableError):
         normalise(Fake())
 
 

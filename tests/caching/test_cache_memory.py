@@ -9,8 +9,8 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from conftest import FakeClock
 
+from conftest import FakeClock
 from mlops_decorators.caching import CacheInfo, MemoryBackend, cache_result
 
 
@@ -228,7 +228,7 @@ def test_unhashable_content_keys() -> None:
 
     f = counted()
     f([1, 2], {"a": [1], "b": {2, 3}})
-    f([1, 2], b={3, 2}, **{})
+    f([1, 2], b={3, 2})
     assert len(f.calls) == 2  # b default differs from the first call's dict
     f([1, 2], {"b": {3, 2}, "a": [1]})
     assert len(f.calls) == 2
@@ -467,7 +467,7 @@ def test_bad_options_at_decoration() -> None:
     def f(a: int) -> int:
         return a
 
-    with pytest.raises(ValueError, match="ignore.*'nope'"):
+    with pytest.raises(ValueError, match=r"ignore.*'nope'"):
         cache_result(ignore="nope")(f)
     with pytest.raises(ValueError, match="key= or ignore="):
         cache_result(key=lambda a: a, ignore=("a",))(f)

@@ -25,7 +25,7 @@ from .._core import decorate, is_decoratable, qualified_name
 from .._stats import Counter
 from ._keys import KeyMaker, stable_digest
 from ._memory import MemoryBackend, MemoryStore
-from ._serialize import BadRecord, Codec, resolve_secret
+from ._serialize import BadRecordError, Codec, resolve_secret
 
 if TYPE_CHECKING:
     from typing_extensions import ParamSpec
@@ -124,7 +124,7 @@ def _freeze(value: Any, np: Any, owned: bool) -> Any:
         return value
     if cls is tuple or cls is list:
         items = [_freeze(item, np, owned) for item in value]
-        return value if all(a is b for a, b in zip(items, value)) else cls(items)
+        return value if all(a is b for a, b in zip(items, value, strict=True)) else cls(items)
     if cls is dict:
         frozen = {k: _freeze(v, np, owned) for k, v in value.items()}
         return value if all(frozen[k] is v for k, v in value.items()) else frozen
@@ -227,7 +227,7 @@ class _Cache:
         # since its own miss (saves a backend round trip on every other miss).
         self._landed = 0
         self._next_warning = float("-inf")
-        self.backend = backend if backend is not None else MemoryBackend()
+        self.backend: Any = backend if backend is not None else MemoryBackend()
         self._instances: dict[int, tuple[weakref.ref[Any], MemoryStore]] = {}
         self._store: MemoryStore | None = None
         self.codec: Codec | None = None
@@ -313,10 +313,9 @@ class _Cache:
         assert self.codec is not None
         try:
             value = self.codec.loads(key, record, copy=self.copy)
-        except BadRecord as exc:
+        except BadRecordError as exc:
             logger.warning(
-                "%s: rejected cache entry %s from %r (%s); it was deleted and is treated as a "
-                "miss",
+                "%s: rejected cache entry %s from %r (%s); deleted, and treated as a miss",
                 self.name,
                 key,
                 self.backend,
@@ -393,9 +392,9 @@ class _Cache:
             if found:
                 return value
             with self._lock:
-                flight = self._flights.get(fkey)
+                flight: _Flight | None = self._flights.get(fkey)
                 lead = flight is None
-                if lead:
+                if flight is None:
                     flight = self._flights[fkey] = _Flight()
                 recheck = self._landed != landed
             if lead:
@@ -472,15 +471,13 @@ class _Cache:
             if found:
                 return value
             with self._lock:  # several loops in several threads may share this function
-                flight = self._flights.get(fkey)
+                flight: _AsyncFlight | None = self._flights.get(fkey)
                 lead = flight is None
-                if lead:
+                if flight is None:
                     flight = self._flights[fkey] = _AsyncFlight(loop, task)
                 recheck = self._landed != landed
             if lead:
-                return await self._lead_async(
-                    flight, fkey, recheck, func, args, kwargs, store, key
-                )
+                return await self._lead_async(flight, fkey, recheck, func, args, kwargs, store, key)
             if flight.loop is not loop or flight.owner is task:
                 # Another loop's future cannot be awaited here; the owner task awaiting its
                 # own flight would deadlock: both compute on their own.
@@ -723,10 +720,7 @@ def cache_result(
 
 
 def _apply(fn: Any, **options: Any) -> Any:
-    if isinstance(fn, (staticmethod, classmethod)):
-        target = fn.__func__
-    else:
-        target = fn
+    target = fn.__func__ if isinstance(fn, (staticmethod, classmethod)) else fn
     if not callable(target):
         raise TypeError(f"@cache_result can only decorate a callable, got {fn!r}")
     state = _Cache(fn, **options)
@@ -749,7 +743,7 @@ def _apply(fn: Any, **options: Any) -> Any:
                     entry = None
                 if entry is not None and entry[1] > clock():
                     hit()
-                    try:
+                    try:  # noqa: SIM105 -- contextlib.suppress costs a call per hit
                         touch(args)  # type: ignore[misc]
                     except KeyError:  # evicted by another thread meanwhile: value still valid
                         pass
@@ -767,7 +761,7 @@ def _apply(fn: Any, **options: Any) -> Any:
                     entry = None
                 if entry is not None and entry[1] > clock():
                     hit()
-                    try:
+                    try:  # noqa: SIM105 -- contextlib.suppress costs a call per hit
                         touch(args)  # type: ignore[misc]
                     except KeyError:  # evicted by another thread meanwhile: value still valid
                         pass

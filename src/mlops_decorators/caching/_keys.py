@@ -51,7 +51,7 @@ _TYPES = _Tag("types")
 _CUSTOM = _Tag("custom")
 
 
-class Unkeyable(TypeError):
+class UnkeyableError(TypeError):
     """A value that cannot be keyed; the key builder adds the argument's name."""
 
 
@@ -87,7 +87,7 @@ def array_key(array: Any) -> tuple[Any, ...]:
     """``(_ARRAY, dtype, shape, digest)`` of an ndarray's logical content (layout-free)."""
     np = _numpy()
     if array.dtype.hasobject:
-        raise Unkeyable("numpy arrays of dtype object cannot be keyed by content")
+        raise UnkeyableError("numpy arrays of dtype object cannot be keyed by content")
     # C- and Fortran-ordered copies of equal data hash alike; copying only when needed.
     flat = np.ascontiguousarray(array).reshape(-1).view(np.uint8)
     dtype = array.dtype.str if array.dtype.fields is None else tuple(array.dtype.descr)
@@ -98,7 +98,7 @@ def normalise(value: Any) -> Hashable:
     """`value` itself when hashable, else a tagged tuple of its content.
 
     Raises:
-        Unkeyable: No content rule applies to the value's type.
+        UnkeyableError: No content rule applies to the value's type.
     """
     try:
         hash(value)
@@ -126,7 +126,7 @@ def normalise(value: Any) -> Hashable:
         return normalise_content(value)
     if _is_pydantic(value):
         return (_PYDANTIC, cls, normalise(value.model_dump()))
-    raise Unkeyable(
+    raise UnkeyableError(
         f"{cls.__module__}.{cls.__qualname__} is unhashable and is not a type keyed by "
         "content (list, tuple, dict, set, bytearray, dataclass, pydantic model, numpy array)"
     )
@@ -224,7 +224,7 @@ class KeyMaker:
             if kind is inspect.Parameter.VAR_KEYWORD:
                 return (_VARKW, frozenset((k, normalise(v)) for k, v in value.items()))
             return normalise(value)
-        except Unkeyable as exc:
+        except UnkeyableError as exc:
             raise TypeError(
                 f"cache_result cannot key argument {name!r} of {self._qualname}: {exc}. "
                 f"Pass key= to build the key yourself, or ignore=({name!r},) to leave the "
@@ -236,7 +236,7 @@ class KeyMaker:
         result = self._custom(*args, **kwargs)
         try:
             return (_CUSTOM, normalise(result))
-        except Unkeyable as exc:
+        except UnkeyableError as exc:
             raise TypeError(
                 f"cache_result cannot use the value returned by key= for {self._qualname}: "
                 f"{exc}. Return something hashable (a str, int or tuple of them)."
@@ -273,7 +273,7 @@ def _bytes(tag: bytes, data: bytes, out: bytearray) -> None:
     out += data
 
 
-def _encode(value: Any, out: bytearray, typed: bool) -> None:  # noqa: C901 -- one flat dispatch
+def _encode(value: Any, out: bytearray, typed: bool) -> None:
     cls = type(value)
     if value is None:
         out += b"N"
@@ -303,8 +303,8 @@ def _encode(value: Any, out: bytearray, typed: bool) -> None:  # noqa: C901 -- o
             parts.append(bytes(part))
         out += b"{"
         out += _PACK_LEN(len(parts))
-        for part in sorted(parts):
-            out += part
+        for encoded in sorted(parts):
+            out += encoded
     elif cls is _Tag:
         _bytes(b"#", value.name.encode(), out)
     elif isinstance(value, type):
@@ -339,7 +339,8 @@ def _encode_other(value: Any, out: bytearray, typed: bool) -> None:
         _encode((_PYDANTIC, cls, normalise(value.model_dump())), out, typed)
     elif isinstance(value, (str, int, float, bytes, tuple, frozenset)):
         # Subclasses of the builtins (str enums are handled above): their builtin content.
-        base = next(b for b in (str, int, float, bytes, tuple, frozenset) if isinstance(value, b))
+        builtins: tuple[Callable[[Any], Any], ...] = (str, int, float, bytes, tuple, frozenset)
+        base = next(b for b in builtins if isinstance(value, b))  # type: ignore[arg-type]
         _encode(cls, out, typed)
         _encode(base(value), out, typed)
     else:

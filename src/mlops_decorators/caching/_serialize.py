@@ -34,7 +34,7 @@ _MAC_SIZE = 32
 logger = logging.getLogger("mlops_decorators.caching")
 
 
-class BadRecord(Exception):
+class BadRecordError(Exception):
     """A stored record that is not ours, is corrupt, or whose signature does not verify."""
 
 
@@ -96,28 +96,28 @@ class Codec:
         """The value in `record`; arrays are read-only views of it unless `copy`.
 
         Raises:
-            BadRecord: The record is foreign or corrupt, or (with a secret) unsigned or
+            BadRecordError: The record is foreign or corrupt, or (with a secret) unsigned or
                 signed with another key; nothing of it was unpickled.
         """
         view = memoryview(record)
         if bytes(view[:3]) != _MAGIC:
-            raise BadRecord("not a mlops-decorators cache record")
+            raise BadRecordError("not a mlops-decorators cache record")
         flag = bytes(view[3:4])
         if flag == _SIGNED:
             mac, payload = bytes(view[4 : 4 + _MAC_SIZE]), view[4 + _MAC_SIZE :]
         elif flag == _UNSIGNED:
             mac, payload = b"", view[4:]
         else:
-            raise BadRecord("unknown record flag")
+            raise BadRecordError("unknown record flag")
         if self._secret is not None:
             if flag != _SIGNED:
-                raise BadRecord("record is not signed but a secret is configured")
+                raise BadRecordError("record is not signed but a secret is configured")
             if not hmac.compare_digest(mac, self._mac(key, bytes(payload))):
-                raise BadRecord("signature does not verify")
+                raise BadRecordError("signature does not verify")
         try:
             return _load_payload(payload, copy=copy)
         except Exception as exc:
-            raise BadRecord(f"cannot deserialise record: {type(exc).__name__}: {exc}") from exc
+            raise BadRecordError(f"cannot deserialise record: {type(exc).__name__}: {exc}") from exc
 
 
 def _plain_array(value: Any) -> bool:
@@ -144,7 +144,7 @@ def _load_payload(payload: memoryview, *, copy: bool) -> Any:
     if kind == _PICKLE:
         return pickle.loads(payload[1:])
     if kind != _ARRAY:
-        raise BadRecord("unknown payload kind")
+        raise BadRecordError("unknown payload kind")
     import numpy as np
 
     size = int.from_bytes(payload[1:5], "big")
