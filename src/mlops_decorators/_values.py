@@ -52,8 +52,8 @@ def format_duration(seconds: float) -> str:
         >>> format_duration(0.00124), format_duration(0.9999), format_duration(123.4)
         ('1.24 ms', '1 s', '2 min 3.4 s')
     """
-    for scale, unit in _UNITS:
-        text = f"{seconds * scale:.3g}"
+    for scale, unit, spec in _UNITS:
+        text = f"{seconds * scale:{spec}}"
         # Choose the unit after rounding: 0.9999 s is "1 s", not "1e+03 ms".
         if float(text) < (60.0 if unit == "s" else 1000.0):
             return f"{text} {unit}"
@@ -61,7 +61,7 @@ def format_duration(seconds: float) -> str:
     return f"{minutes:.0f} min {rest:.1f} s"
 
 
-_UNITS = ((1e9, "ns"), (1e6, "µs"), (1e3, "ms"), (1.0, "s"))
+_UNITS = ((1e9, "ns", ".0f"), (1e6, "µs", ".3g"), (1e3, "ms", ".3g"), (1.0, "s", ".3g"))
 
 
 class Summarizer:
@@ -177,14 +177,13 @@ _BRACKETS: dict[type, tuple[str, str]] = {
 
 
 def _cut(value: str | bytes | bytearray, budget: int, unit: str) -> str:
-    if len(value) < budget:  # only then can the whole repr fit: skip repr of huge values
-        text = repr(value)
-        if len(text) <= budget:
-            return text
-    # Escapes (a NUL byte is 4 characters in a repr) can make the slice's repr far longer
-    # than the slice, so the repr itself is cut too.
-    head = repr(value[: max(budget - 3, 1)])[: max(budget, 3)]
-    return f"{head}...({len(value)} {unit})"
+    overhead = len(repr(value[:0]))  # quotes and prefix: '' or b'' or bytearray(b'')
+    n = max(budget - overhead, 1)
+    head = repr(value[:n])  # never the repr of a huge value, only of a budget-sized slice
+    while len(head) > budget and n > 1:  # escapes ('\x00' is 4 characters) lengthen a repr
+        n = max(n * (budget - overhead) // (len(head) - overhead), 1)
+        head = repr(value[:n])
+    return head if n >= len(value) else f"{head}...({len(value)} {unit})"
 
 
 def _array_summary(value: Any) -> str | None:
