@@ -5,27 +5,15 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
 
 import pytest
 
+from .cache_helpers import FakeClock, free_port
+
 REQUIRE_REDIS = "MLOPS_TEST_REQUIRE_REDIS"
-
-
-class FakeClock:
-    """A clock that only moves when a test ticks it."""
-
-    def __init__(self, start: float = 1000.0) -> None:
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
-
-    def tick(self, seconds: float) -> None:
-        self.now += seconds
 
 
 @pytest.fixture
@@ -50,13 +38,6 @@ def _unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.fixture(scope="session")
 def redis_url() -> Iterator[str]:
     """URL of a fresh redis-server on a free loopback port, stopped after the session."""
@@ -69,7 +50,7 @@ def redis_url() -> Iterator[str]:
     )
     if executable is None:
         _unavailable("redis-server is not installed")
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [
             executable,

@@ -15,9 +15,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from conftest import FakeClock, _free_port
 from mlops_decorators.caching import RedisBackend, SQLiteBackend, cache_result
 from mlops_decorators.caching import _cache as cache_module
+
+from .cache_helpers import FakeClock, free_port
 
 SECRET = "test-secret"
 
@@ -377,7 +378,7 @@ def test_redis_tampered_entry(
 
 
 def test_redis_down_never_fails_the_call(cache_logs: pytest.LogCaptureFixture) -> None:
-    f = counted(RedisBackend(f"redis://127.0.0.1:{_free_port()}/0", secret=SECRET, timeout=0.2))
+    f = counted(RedisBackend(f"redis://127.0.0.1:{free_port()}/0", secret=SECRET, timeout=0.2))
     assert f(1)["x"] == f(1)["x"] == 1
     assert f.calls == [1, 1]
     assert f.cache_info().backend_errors == 4

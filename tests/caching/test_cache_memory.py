@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
-from conftest import FakeClock
 from mlops_decorators.caching import CacheInfo, MemoryBackend, cache_result
+
+from .cache_helpers import FakeClock
 
 
 def counted(clock: FakeClock | None = None, **options: Any) -> Any:
