@@ -1,0 +1,584 @@
+"""`timer`: decorator and context manager, log records, statistics, concurrency, bad arguments.
+
+Durations come from a fake clock patched over ``mlops_decorators.timing.perf_counter_ns``
+(the module imports it by name), so no test sleeps and every duration is exact.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import dataclasses
+import logging
+import threading
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+from unittest import mock
+
+import pytest
+
+from mlops_decorators import (
+    Timer,
+    TimerStats,
+    get_timer_stats,
+    reset_timer_stats,
+    timer,
+    timer_report,
+)
+from mlops_decorators import timing as timing_module
+
+
+class FakeClock:
+    """Stands in for `perf_counter_ns`; time moves only when a test says so."""
+
+    def __init__(self) -> None:
+        self.now = 0
+
+    def __call__(self) -> int:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += round(seconds * 1e9)
+
+
+_current_clock: list[FakeClock] = []
+
+
+def clock_advance(seconds: float) -> None:
+    """For module-level functions and methods: advance the current test's clock."""
+    _current_clock[-1].advance(seconds)
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeClock]:
+    fake = FakeClock()
+    monkeypatch.setattr(timing_module, "perf_counter_ns", fake)
+    _current_clock.append(fake)
+    yield fake
+    _current_clock.clear()
+
+
+@pytest.fixture
+def logs(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
+    """Captured records at INFO and above (read ``logs.records`` after the calls)."""
+    caplog.set_level(logging.INFO)
+    return caplog
+
+
+# --- decorator forms -------------------------------------------------------------------
+
+
+def test_bare_called_and_named_forms(clock: FakeClock) -> None:
+    @timer
+    def bare() -> str:
+        return "bare"
+
+    @timer()
+    def called() -> str:
+        return "called"
+
+    @timer("positional name")
+    def positional() -> None:
+        pass
+
+    @timer(name="keyword name")
+    def keyword() -> None:
+        pass
+
+    assert bare() == "bare"
+    assert called() == "called"
+    positional()
+    keyword()
+    assert set(get_timer_stats()) == {
+        "test_bare_called_and_named_forms.<locals>.bare",
+        "test_bare_called_and_named_forms.<locals>.called",
+        "positional name",
+        "keyword name",
+    }
+    assert bare.__name__ == "bare"
+    assert bare.timer_stats().count == 1
+
+
+def test_one_timer_object_decorating_two_functions_shares_the_name(clock: FakeClock) -> None:
+    shared = timer("io")
+
+    @shared
+    def read() -> None:
+        clock.advance(1)
+
+    @shared
+    def write() -> None:
+        clock.advance(2)
+
+    read()
+    write()
+    assert read.timer_stats() == write.timer_stats()
+    assert get_timer_stats()["io"].total_s == 3.0
+
+
+def test_statistics_are_exact(clock: FakeClock) -> None:
+    @timer
+    def step(seconds: float) -> None:
+        clock.advance(seconds)
+
+    for seconds in (1.0, 3.0, 2.0):
+        step(seconds)
+    stats = step.timer_stats()
+    assert stats == TimerStats(
+        count=3,
+        total_s=6.0,
+        mean_s=2.0,
+        min_s=1.0,
+        max_s=3.0,
+        last_s=2.0,
+        p50_s=2.0,
+        p95_s=pytest.approx(2.9),
+        p99_s=pytest.approx(2.98),
+        name="test_statistics_are_exact.<locals>.step",
+    )
+
+
+def test_stats_fields_names_and_immutability(clock: FakeClock) -> None:
+    fields = [f.name for f in dataclasses.fields(TimerStats)]
+    assert fields == [
+        "count",
+        "total_s",
+        "mean_s",
+        "min_s",
+        "max_s",
+        "last_s",
+        "p50_s",
+        "p95_s",
+        "p99_s",
+        "name",
+    ]
+
+    @timer
+    def fn() -> None:
+        pass
+
+    fn()
+    snapshot = fn.timer_stats()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        snapshot.count = 10  # type: ignore[misc]
+    fn()
+    assert snapshot.count == 1  # a snapshot, not a live view
+    assert fn.timer_stats().count == 2
+
+
+async def test_async_timing_covers_the_awaited_work(clock: FakeClock) -> None:
+    @timer
+    async def fetch() -> str:
+        clock.advance(0.25)
+        await asyncio.sleep(0)
+        clock.advance(0.75)
+        return "done"
+
+    coroutine = fetch()
+    clock.advance(100)  # time between creating and awaiting the coroutine is not counted
+    assert await coroutine == "done"
+    stats = fetch.timer_stats()
+    assert (stats.count, stats.last_s) == (1, 1.0)
+
+
+async def test_concurrent_async_calls_are_all_counted(clock: FakeClock) -> None:
+    @timer
+    async def work(i: int) -> int:
+        await asyncio.sleep(0)
+        return i
+
+    assert await asyncio.gather(*(work(i) for i in range(50))) == list(range(50))
+    assert work.timer_stats().count == 50
+
+
+def test_exceptions_propagate_unchanged_and_are_timed(
+    clock: FakeClock, logs: pytest.LogCaptureFixture
+) -> None:
+    error = ValueError("bad input")
+
+    @timer
+    def fail() -> None:
+        clock.advance(0.5)
+        raise error
+
+    with pytest.raises(ValueError, match="bad input") as info:
+        fail()
+    assert info.value is error
+    assert info.traceback[-1].name == "fail"  # the traceback still ends where it was raised
+    assert fail.timer_stats().count == 1
+    assert fail.timer_stats().last_s == 0.5
+    (record,) = logs.records
+    assert (
+        record.getMessage()
+        == "test_exceptions_propagate_unchanged_and_are_timed.<locals>.fail took 500 ms (raised ValueError)"
+    )
+    assert record.exception == "ValueError"  # type: ignore[attr-defined]
+
+
+async def test_async_exceptions_propagate_unchanged(clock: FakeClock) -> None:
+    @timer
+    async def fail() -> None:
+        await asyncio.sleep(0)
+        raise KeyError("k")
+
+    with pytest.raises(KeyError):
+        await fail()
+    assert fail.timer_stats().count == 1
+
+
+def test_recursive_calls_count_every_level(clock: FakeClock) -> None:
+    @timer
+    def countdown(n: int) -> int:
+        clock.advance(1)
+        return 0 if n == 0 else 1 + countdown(n - 1)
+
+    assert countdown(4) == 4
+    stats = countdown.timer_stats()
+    assert stats.count == 5
+    assert (stats.min_s, stats.max_s) == (1.0, 5.0)  # the innermost call, the outermost
+
+
+def test_threads_count_exactly() -> None:
+    @timer
+    def work() -> None:
+        pass
+
+    barrier = threading.Barrier(8)
+
+    def run() -> None:
+        barrier.wait()
+        for _ in range(500):
+            work()
+
+    threads = [threading.Thread(target=run) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert work.timer_stats().count == 8 * 500
+
+
+class Model:
+    @timer
+    def predict(self, x: int) -> int:
+        clock_advance(1)
+        return x
+
+    @timer
+    @classmethod
+    def load(cls) -> type[Model]:
+        clock_advance(2)
+        return cls
+
+    @timer
+    @staticmethod
+    def version() -> str:
+        clock_advance(3)
+        return "1"
+
+    @timer
+    async def apredict(self, x: int) -> int:
+        await asyncio.sleep(0)
+        clock_advance(4)
+        return x
+
+
+async def test_methods(clock: FakeClock) -> None:
+    model = Model()
+    assert model.predict(1) == 1
+    assert Model.load() is Model
+    assert Model.version() == "1"
+    assert model.version() == "1"
+    assert await model.apredict(2) == 2
+    stats = get_timer_stats()
+    assert stats["Model.predict"].total_s == 1.0
+    assert stats["Model.load"].total_s == 2.0
+    assert stats["Model.version"].total_s == 6.0
+    assert stats["Model.apredict"].total_s == 4.0
+    assert Model.load.timer_stats().count == 1
+    assert Model.version.timer_stats().count == 2
+
+
+@timer
+def load_data() -> None:
+    clock_advance(1.24)
+
+
+# --- log records ---------------------------------------------------------------------
+
+
+def test_log_record_message_and_extra_fields(
+    clock: FakeClock, logs: pytest.LogCaptureFixture
+) -> None:
+    load_data()
+    (record,) = logs.records
+    assert record.getMessage() == "load_data took 1.24 s"
+    assert record.levelno == logging.INFO
+    assert record.name == __name__  # the decorated function's module logger
+    assert record.function == "load_data"  # type: ignore[attr-defined]
+    assert record.duration_s == 1.24  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"), [(12.3e-6, "12.3 µs"), (0.00456, "4.56 ms"), (150.0, "2 min 30.0 s")]
+)
+def test_log_durations_use_a_fitting_unit(
+    clock: FakeClock, logs: pytest.LogCaptureFixture, seconds: float, text: str
+) -> None:
+    with timer("step"):
+        clock.advance(seconds)
+    assert logs.records[0].getMessage() == f"step took {text}"
+
+
+def test_logger_and_level_options(clock: FakeClock, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    custom = logging.getLogger("timing.custom")
+
+    @timer(logger="timing.by_name", level="DEBUG")
+    def by_name() -> None:
+        pass
+
+    @timer(logger=custom, level=logging.WARNING)
+    def by_object() -> None:
+        pass
+
+    by_name()
+    by_object()
+    assert [(r.name, r.levelno) for r in caplog.records] == [
+        ("timing.by_name", logging.DEBUG),
+        ("timing.custom", logging.WARNING),
+    ]
+
+
+def test_threshold_logs_only_slower_calls_but_counts_all(
+    clock: FakeClock, logs: pytest.LogCaptureFixture
+) -> None:
+    @timer("batch", threshold=1.0)
+    def batch(seconds: float) -> None:
+        clock.advance(seconds)
+
+    for seconds in (0.5, 2.0, 0.999, 1.5):
+        batch(seconds)
+    assert [r.duration_s for r in logs.records] == [2.0, 1.5]  # type: ignore[attr-defined]
+    assert batch.timer_stats().count == 4
+
+
+def test_threshold_as_timedelta(clock: FakeClock, logs: pytest.LogCaptureFixture) -> None:
+    with timer("slow", threshold=timedelta(milliseconds=10)):
+        clock.advance(0.005)
+    with timer("slow", threshold=timedelta(milliseconds=10)):
+        clock.advance(0.02)
+    assert [r.getMessage() for r in logs.records] == ["slow took 20 ms"]
+
+
+def test_no_formatting_when_the_logger_is_disabled(
+    clock: FakeClock, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    caplog.set_level(logging.WARNING)
+    spy = mock.Mock(side_effect=timing_module.format_duration)
+    monkeypatch.setattr(timing_module, "format_duration", spy)
+
+    @timer
+    def quiet() -> None:
+        pass
+
+    quiet()
+    with timer("quiet block"):
+        pass
+    spy.assert_not_called()
+    assert caplog.records == []
+    assert quiet.timer_stats().count == 1  # still counted
+
+    caplog.set_level(logging.INFO)
+    quiet()
+    spy.assert_called_once()
+
+
+# --- context manager -----------------------------------------------------------------
+
+
+def test_context_manager(clock: FakeClock, logs: pytest.LogCaptureFixture) -> None:
+    with timer("load data") as t:
+        clock.advance(0.5)
+    assert isinstance(t, Timer)
+    assert t.stats().count == 1
+    assert t.stats().last_s == 0.5
+    assert logs.records[0].getMessage() == "load data took 500 ms"
+    assert logs.records[0].name == "mlops_decorators.timing"
+    assert repr(t) == "Timer(name='load data', level='INFO')"
+
+
+def test_unnamed_block_is_called_timer(clock: FakeClock) -> None:
+    with timer():
+        pass
+    assert list(get_timer_stats()) == ["timer"]
+
+
+def test_context_manager_times_and_reraises_exceptions(
+    clock: FakeClock, logs: pytest.LogCaptureFixture
+) -> None:
+    with pytest.raises(RuntimeError), timer("failing"):
+        clock.advance(1)
+        raise RuntimeError
+    assert get_timer_stats()["failing"].count == 1
+    assert logs.records[0].getMessage() == "failing took 1 s (raised RuntimeError)"
+
+
+def test_nested_and_reentrant_blocks(clock: FakeClock) -> None:
+    outer, reused = timer("outer"), timer("reused")
+    with outer:
+        clock.advance(1)
+        with reused:
+            clock.advance(2)
+            with reused:  # the same object entered again
+                clock.advance(3)
+        clock.advance(4)
+    stats = get_timer_stats()
+    assert stats["outer"].total_s == 10.0
+    assert stats["reused"].count == 2
+    assert (stats["reused"].min_s, stats["reused"].max_s) == (3.0, 5.0)
+
+
+def test_block_left_open_in_a_suspended_generator(clock: FakeClock) -> None:
+    """Blocks need not close in LIFO order across generators: each exit finds its own start."""
+    a, b = timer("a"), timer("b")
+
+    def steps() -> Iterator[None]:
+        with a:
+            yield
+
+    gen = steps()
+    next(gen)  # enters a at 0
+    clock.advance(1)
+    with b:  # enters b at 1
+        clock.advance(1)
+        next(gen, None)  # exits a at 2
+        clock.advance(1)
+    assert get_timer_stats()["a"].last_s == 2.0
+    assert get_timer_stats()["b"].last_s == 2.0
+
+
+def test_blocks_do_not_grow_the_context() -> None:
+    for _ in range(5):
+        with timer("warm-up"):
+            pass
+    size = len(contextvars.copy_context())
+    for i in range(200):
+        with timer(f"block {i}"):
+            pass
+    assert len(contextvars.copy_context()) == size
+
+
+def test_shared_block_timer_across_threads() -> None:
+    shared = timer("shared")
+    barrier = threading.Barrier(8)
+
+    def run() -> None:
+        barrier.wait()
+        for _ in range(200):
+            with shared, shared:
+                pass
+
+    threads = [threading.Thread(target=run) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert shared.stats().count == 8 * 200 * 2
+
+
+async def test_shared_block_timer_across_tasks_has_no_cross_talk(
+    clock: FakeClock, logs: pytest.LogCaptureFixture
+) -> None:
+    shared = timer("task")
+    starts = [asyncio.Event() for _ in range(5)]
+    ends = [asyncio.Event() for _ in range(5)]
+
+    async def task(i: int) -> None:
+        await starts[i].wait()
+        with shared:
+            await ends[i].wait()
+
+    tasks = [asyncio.create_task(task(i)) for i in range(5)]
+    for i in range(5):  # task i enters at 10*i seconds
+        clock.now = i * 10 * 10**9
+        starts[i].set()
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
+    for i in (2, 0, 4, 1, 3):  # and leaves, in another order, at 100 + i seconds
+        clock.now = (100 + i) * 10**9
+        ends[i].set()
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
+    await asyncio.gather(*tasks)
+    durations = sorted(r.duration_s for r in logs.records)  # type: ignore[attr-defined]
+    assert durations == sorted(100.0 + i - 10 * i for i in range(5))
+
+
+# --- statistics registry and report --------------------------------------------------
+
+
+def test_get_timer_stats_report_and_reset(clock: FakeClock) -> None:
+    assert get_timer_stats() == {}
+    assert timer_report() == "no timings recorded"
+
+    @timer("train")
+    def train() -> None:
+        clock.advance(2)
+
+    train()
+    train()
+    with timer("evaluate"):
+        clock.advance(0.5)
+    stats = get_timer_stats()
+    assert list(stats) == ["evaluate", "train"]  # sorted by name
+    assert stats["train"] == train.timer_stats()
+
+    lines = timer_report().splitlines()
+    assert lines[0].split() == ["name", "calls", "total", "mean", "p50", "p95", "p99", "max"]
+    assert lines[1].split()[:2] == ["train", "2"]  # slowest total first
+    assert "4 s" in lines[1]
+    assert lines[2].split()[:2] == ["evaluate", "1"]
+    assert "500 ms" in lines[2]
+
+    reset_timer_stats()
+    assert get_timer_stats() == {}
+    assert train.timer_stats().count == 0
+    train()  # decorated functions keep recording after a reset
+    assert train.timer_stats().count == 1
+    assert get_timer_stats()["train"].count == 1
+
+
+# --- bad arguments ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({"threshold": -1}, ValueError, "threshold must be >= 0 seconds, got -1"),
+        ({"threshold": "1s"}, TypeError, "threshold must be a number of seconds"),
+        ({"level": "NOPE"}, ValueError, "level must be a logging level .* got 'NOPE'"),
+        ({"level": 12345}, ValueError, "level must be a logging level .* got 12345"),
+        ({"level": True}, ValueError, "level must be a logging level .* got True"),
+        ({"logger": print}, TypeError, "logger must be a logging.Logger, a logger name or None"),
+        ({"name": 3}, TypeError, "name must be a str or None, got int 3"),
+    ],
+)
+def test_bad_arguments_fail_at_decoration(
+    kwargs: dict[str, Any], error: type[Exception], message: str
+) -> None:
+    with pytest.raises(error, match=message):
+        timer(**kwargs)
+
+    def fn() -> None:
+        pass
+
+    if "name" not in kwargs:
+        with pytest.raises(error, match=message):
+            timer(fn, **kwargs)  # bare use validates the options too
+
+
+def test_decorating_a_non_callable_fails() -> None:
+    with pytest.raises(TypeError, match="@timer can only decorate a callable"):
+        timer("x")(3)  # type: ignore[arg-type]
