@@ -9,6 +9,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -124,6 +125,17 @@ def test_sqlite_clear_and_invalidate_only_touch_one_function(tmp_path: Path) -> 
     backend.close()
     backend.close()
     assert f(1)["x"] == 1  # reconnects
+    assert f.calls == [1, 2, 1]
+
+    def other_thread() -> None:
+        f(2)
+
+    thread = threading.Thread(target=other_thread)
+    thread.start()
+    thread.join()
+    backend.close()  # closes the other thread's connection too
+    assert f(2)["x"] == 2
+    assert f.calls == [1, 2, 1, 2]
 
 
 def test_sqlite_tampered_entry_is_never_unpickled(

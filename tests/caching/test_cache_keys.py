@@ -74,6 +74,20 @@ def test_sets_dicts_order_insensitive_lists_ordered() -> None:
     assert normalise(bytearray(b"ab")) != normalise(b"ab")
 
 
+def test_container_subclasses_keep_their_type() -> None:
+    from collections import OrderedDict, namedtuple
+
+    Pair = namedtuple("Pair", "a b")
+    assert normalise(Pair([1], 2)) == normalise(Pair([1], 2))
+    assert normalise(Pair([1], 2)) != normalise(([1], 2))
+    assert normalise(OrderedDict(a=[1])) != normalise({"a": [1]})
+
+    class Tags(set[str]):
+        pass
+
+    assert normalise(Tags({"x"})) != normalise({"x"})
+
+
 def test_pydantic_models_by_model_dump() -> None:
     from pydantic import BaseModel
 

@@ -393,6 +393,14 @@ def test_instances_are_not_kept_alive() -> None:
     assert Model.predict.cache_info().currsize == 0
 
 
+def test_self_passed_by_keyword() -> None:
+    model = Model(5)
+    assert Model.predict(self=model, x=1) == model.predict(1) == 5
+    assert model.calls == 1
+    with pytest.raises(TypeError, match="self"):
+        Model.predict(x=1)
+
+
 def test_instance_without_weakref_support() -> None:
     class Slotted:
         __slots__ = ()
@@ -480,6 +488,8 @@ def test_bad_options_at_decoration() -> None:
         cache_result(gen)
     with pytest.raises(TypeError, match="callable"):
         cache_result()(3)
+    with pytest.raises(TypeError, match="signature"):
+        cache_result(max)
     with pytest.raises(TypeError, match="clock"):
         MemoryBackend(clock=3)  # type: ignore[arg-type]
     assert "MemoryBackend" in repr(MemoryBackend())

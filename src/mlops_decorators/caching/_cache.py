@@ -187,7 +187,13 @@ class _Cache:
         self.name = qualified_name(target)
         module = getattr(target, "__module__", None) or "__main__"
         self.namespace = f"{module}.{self.name}" + ("" if version is None else f"@{version}")
-        params = list(inspect.signature(target).parameters)
+        try:
+            params = list(inspect.signature(target).parameters)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(
+                f"cache_result needs the signature of {self.name} to build keys, but it has "
+                f"none ({exc}); wrap it in a def with the parameters spelled out"
+            ) from None
         unknown = [name for name in ignore if name not in params]
         if unknown:
             raise ValueError(
@@ -256,8 +262,7 @@ class _Cache:
         with self._lock:
             return [store for _, store in self._instances.values()]
 
-    def _instance_store(self, args: tuple[Any, ...]) -> MemoryStore:
-        instance = args[0]
+    def _instance_store(self, instance: Any) -> MemoryStore:
         ident = id(instance)
         pair = self._instances.get(ident)
         if pair is not None and pair[0]() is instance:
@@ -285,10 +290,9 @@ class _Cache:
 
     def resolve(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, Hashable]:
         """The store (None for an external backend) and key of a call."""
-        if self.per_instance and args:
-            key = self.keys(args, kwargs)
-            return self._instance_store(args), key
-        key = self.keys(args, kwargs)
+        key = self.keys(args, kwargs)  # first: it raises the call's TypeError if self is missing
+        if self.per_instance:
+            return self._instance_store(args[0] if args else kwargs["self"]), key
         if self.memory:
             return self._store, key
         return None, stable_digest(self.namespace, key, typed=self.typed)
@@ -330,8 +334,8 @@ class _Cache:
     def _prepare(self, value: Any, *, owned: bool = False) -> tuple[Any, Any]:
         """``(what to store, what to return)`` for a value the function returned."""
         np = sys.modules.get("numpy")
-        if self.copy:
-            return (_fresh_copy(value) if self.memory else value), value
+        if self.copy:  # a private copy: the caller may mutate its result while waiters copy
+            return _fresh_copy(value), value
         if np is None:
             return value, value
         frozen = _freeze(value, np, owned)

@@ -42,6 +42,7 @@ _TUPLE = _Tag("tuple")
 _DICT = _Tag("dict")
 _SET = _Tag("set")
 _BYTEARRAY = _Tag("bytearray")
+_SUBCLASS = _Tag("subclass")
 _DATACLASS = _Tag("dataclass")
 _PYDANTIC = _Tag("pydantic")
 _ARRAY = _Tag("array")
@@ -109,16 +110,14 @@ def normalise(value: Any) -> Hashable:
     cls = type(value)
     if cls is list:
         return (_LIST, *map(normalise, value))
-    if cls is tuple or isinstance(value, tuple):
+    if cls is tuple:
         return (_TUPLE, *map(normalise, value))
-    if isinstance(value, dict):
+    if cls is dict:
         return (_DICT, frozenset((k, normalise(v)) for k, v in value.items()))
-    if isinstance(value, set):
+    if cls is set:
         return (_SET, frozenset(map(normalise, value)))
     if cls is bytearray:
         return (_BYTEARRAY, bytes(value))
-    if isinstance(value, list):
-        return (_LIST, *map(normalise, value))
     np = _numpy()
     if np is not None and (cls is np.ndarray or cls is np.memmap):
         return array_key(value)
@@ -126,6 +125,9 @@ def normalise(value: Any) -> Hashable:
         return normalise_content(value)
     if _is_pydantic(value):
         return (_PYDANTIC, cls, normalise(value.model_dump()))
+    for base in (list, tuple, dict, set):
+        if isinstance(value, base):  # a namedtuple, an OrderedDict...: its type counts too
+            return (_SUBCLASS, cls, normalise(base(value)))
     raise UnkeyableError(
         f"{cls.__module__}.{cls.__qualname__} is unhashable and is not a type keyed by "
         "content (list, tuple, dict, set, bytearray, dataclass, pydantic model, numpy array)"
@@ -148,7 +150,6 @@ class KeyMaker:
         "_names",
         "_qualname",
         "_signature",
-        "_skip",
         "_typed",
         "fast_arity",
     )
@@ -169,7 +170,6 @@ class KeyMaker:
         ignored = set(ignore)
         if skip_first and params:
             ignored.add(params[0].name)
-        self._skip = frozenset(ignored)
         self._names = tuple(n for n in names if n not in ignored)
         self._kinds = {p.name: p.kind for p in params}
         self._typed = typed

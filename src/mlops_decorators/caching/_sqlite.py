@@ -2,8 +2,8 @@
 
 Expiry is an absolute wall-clock time (``time.time()``) stored with each row: a monotonic
 clock means nothing in another process or after a reboot. Each thread of each process uses
-its own connection (sqlite3 connections must not cross threads or ``fork``); the database
-runs in WAL mode so readers never wait for a writer.
+its own connection (a connection must not be used by two threads at once, nor across
+``fork``); the database runs in WAL mode so readers never wait for a writer.
 """
 
 from __future__ import annotations
@@ -81,6 +81,8 @@ class SQLiteBackend:
         self._clock = clock
         self._writes = 0
         self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._connections_lock = threading.Lock()
         self.codec = Codec(resolve_secret("secret", secret), repr(self))
 
     def __repr__(self) -> str:
@@ -92,7 +94,13 @@ class SQLiteBackend:
         if connection is not None and local.pid == os.getpid():
             return connection
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        connection = sqlite3.connect(self.path, timeout=self._timeout, isolation_level=None)
+        # check_same_thread=False only so that close() may close every thread's connection;
+        # each one is still used by its own thread alone.
+        connection = sqlite3.connect(
+            self.path, timeout=self._timeout, isolation_level=None, check_same_thread=False
+        )
+        with self._connections_lock:
+            self._connections.append(connection)
         connection.execute("PRAGMA journal_mode=WAL")
         connection.execute("PRAGMA synchronous=NORMAL")
         connection.execute(
@@ -149,8 +157,9 @@ class SQLiteBackend:
         self._connection().execute(f"DELETE FROM {self._table} WHERE namespace = ?", (namespace,))
 
     def close(self) -> None:
-        """Close this thread's connection (others close when their thread ends)."""
-        connection = getattr(self._local, "connection", None)
-        if connection is not None:
+        """Close every connection this process opened (the next use opens new ones)."""
+        with self._connections_lock:
+            connections, self._connections = self._connections, []
+        for connection in connections:
             connection.close()
-            self._local.connection = None
+        self._local = threading.local()
