@@ -455,3 +455,23 @@ def test_signed_records_warn_nothing(tmp_path: Path, cache_logs: pytest.LogCaptu
     cache_logs.set_level(logging.DEBUG, logger="mlops_decorators.caching")
     counted(SQLiteBackend(tmp_path / "c.db", secret=SECRET))(1)
     assert cache_logs.records == []
+
+
+def test_backend_without_weakref_gets_a_codec_per_function(
+    cache_logs: pytest.LogCaptureFixture,
+) -> None:
+    class Slotted:  # no __weakref__: codecs cannot be remembered per backend
+        __slots__ = ("data",)
+        __init__ = DictBackend.__init__
+        get, set, delete, clear = (
+            DictBackend.get,
+            DictBackend.set,
+            DictBackend.delete,
+            DictBackend.clear,
+        )
+
+    f = counted(Slotted())
+    f(1)
+    f(1)
+    assert f.calls == [1]
+    assert len([r for r in cache_logs.records if "unsigned" in r.message]) == 1

@@ -238,3 +238,26 @@ def test_async_function_used_from_two_loops() -> None:
     assert asyncio.run(value(1)) == 1
     assert asyncio.run(value(1)) == 1
     assert value.cache_info().hits == 1
+
+
+def test_async_flight_of_another_event_loop_is_not_awaited() -> None:
+    started, release = threading.Event(), threading.Event()
+    calls: list[int] = []
+    results: list[int] = []
+
+    @cache_result
+    async def load(x: int) -> int:
+        calls.append(x)
+        if len(calls) == 1:
+            started.set()
+            await asyncio.to_thread(release.wait, 10)
+        return x
+
+    thread = threading.Thread(target=lambda: results.append(asyncio.run(load(1))))
+    thread.start()
+    assert started.wait(10)
+    assert asyncio.run(load(1)) == 1  # its future belongs to the other loop: compute here
+    release.set()
+    thread.join()
+    assert results == [1]
+    assert len(calls) == 2
