@@ -1,0 +1,61 @@
+"""Every script in ``examples/`` runs to completion and prints what it is meant to show."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+EXAMPLES = Path(__file__).parent.parent / "examples"
+
+# Example file name -> a line fragment its output must contain (None: exit status only).
+EXPECTED: dict[str, str | None] = {
+    "timer_training_loop.py": "train_epoch          5",
+    "log_calls_feature_pipeline.py": "features=ndarray(shape=(10000, 3), dtype=float32)",
+    "retry_flaky_service.py": None,
+    "cache_embeddings.py": None,
+}
+
+SCRIPTS = sorted(EXAMPLES.glob("*.py"))
+
+
+def test_examples_exist() -> None:
+    names = {script.name for script in SCRIPTS}
+    assert {"timer_training_loop.py", "log_calls_feature_pipeline.py"} <= names
+
+
+@pytest.mark.parametrize("script", SCRIPTS, ids=[script.name for script in SCRIPTS])
+def test_example_runs(script: Path) -> None:
+    completed = subprocess.run(
+        [sys.executable, str(script)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd=script.parent.parent,
+    )
+    assert completed.returncode == 0, completed.stderr
+    output = completed.stdout + completed.stderr
+    assert output.strip(), "an example should show what it does"
+    expected = EXPECTED.get(script.name)
+    if expected is not None:
+        assert expected in output
+
+
+def test_log_calls_example_shows_redaction_and_the_reraised_error() -> None:
+    completed = subprocess.run(
+        [sys.executable, str(EXAMPLES / "log_calls_feature_pipeline.py")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    output = completed.stdout
+    assert "sk-live" not in output
+    assert "ada@example.com" not in output
+    assert "api_key='***'" in output
+    assert "[function=validate] validate raised ValueError" in output
+    assert "Traceback (most recent call last)" in output
+    assert "caught the re-raised error" in output
