@@ -452,10 +452,12 @@ def test_deadline_counts_the_attempts_own_time(clock: FakeClock) -> None:
         clock.advance(1.0)  # each attempt takes a second
         raise TimeoutError
 
-    with pytest.raises(TimeoutError):
+    with pytest.raises(TimeoutError) as info:
         slow()
-    # starts at t=0, 1.5, 3.0; a fourth would start at 4.5 >= 4
+    # starts at t=0, 1.5, 3.0; the third ends at t=4: no time left
     assert calls == 3
+    if HAS_NOTES:
+        assert "the deadline of 4 s has passed" in notes(info.value)
     assert clock.now - 1000.0 <= 4.0
 
 
@@ -517,6 +519,7 @@ def _raise_then_ok(error: BaseException) -> Any:
         (ThrottledError(retry_after=timedelta(seconds=3)), 3.0),
         (ThrottledError(response=Response({"Retry-After": "12"})), 12.0),
         (ThrottledError(response=Response({"retry-after": "4"})), 4.0),
+        (ThrottledError(response=Response({"Retry-After": 0})), 0.0),
         (ThrottledError(response=Response({"Retry-After": b"6"})), 6.0),
         (ThrottledError(retry_after=100), 30.0),  # capped by max_delay
         (ThrottledError(retry_after=-5), 0.0),

@@ -32,7 +32,7 @@ def test_floor_allows_retries_without_calls(clock: FakeClock) -> None:
 def test_ratio_of_calls_in_the_window(clock: FakeClock) -> None:
     budget = RetryBudget(ratio=0.2, min_retries_per_s=0.0, window=10)
     for _ in range(50):
-        budget.record_call(clock.monotonic())
+        budget.record_call()
     spent = sum(budget.try_spend() for _ in range(20))
     assert spent == 10  # 0.2 x 50
 

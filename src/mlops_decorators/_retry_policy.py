@@ -14,6 +14,7 @@ this module at call time, so tests replace them (``monkeypatch.setattr(_retry_po
 
 from __future__ import annotations
 
+import copy
 import logging
 import math
 import os
@@ -76,9 +77,10 @@ class Settings:
 
     __slots__ = ("retrying", "waits")
 
+    waits: bool
+    retrying: bool
+
     def __init__(self) -> None:
-        self.waits = True
-        self.retrying = True
         self.reset()
 
     def reset(self) -> None:
@@ -252,8 +254,14 @@ class RetryBudget:
         """How many retries this budget has refused so far."""
         return self._refusals.value
 
-    def record_call(self, now: float) -> None:
-        """Count one call made at `now` (a `clock` reading). Lock-free unless a bucket turns."""
+    def record_call(self, now: float | None = None) -> None:
+        """Count one call (`retry` does this for you). Lock-free unless a bucket turns.
+
+        Args:
+            now: When the call started, if already read from the monotonic clock.
+        """
+        if now is None:
+            now = clock()
         index = int(now * self._per_bucket)
         bucket = self._buckets[index % self.BUCKETS]
         if bucket.index != index:
@@ -290,7 +298,12 @@ class RetryBudget:
             return self._allows(*self._in_window(int(clock() * self._per_bucket)))
 
     def try_spend(self) -> bool:
-        """Record a retry now if the budget allows it; count a refusal if not."""
+        """Record a retry now if the budget allows it; count a refusal if not (`retry` does
+        this before each retry).
+
+        Returns:
+            True if the retry may go ahead.
+        """
         index = int(clock() * self._per_bucket)
         bucket = self._bucket(index)
         with self._lock:
@@ -360,7 +373,9 @@ def retry_after(exc: BaseException) -> float | None:
         if headers is None:
             return None
         try:
-            value = headers.get("Retry-After") or headers.get("retry-after")
+            value = headers.get("Retry-After")
+            if value is None:  # plain dicts are case-sensitive
+                value = headers.get("retry-after")
         except Exception:  # an unexpected headers type is not worth failing the call
             return None
     if _is_timedelta(value):
@@ -454,9 +469,7 @@ class Policy:
 
     def bind(self, name: str, default_logger: str) -> Policy:
         """This policy's copy for one function: its own name, logger and statistics."""
-        bound = object.__new__(Policy)
-        for slot in Policy.__slots__:
-            setattr(bound, slot, getattr(self, slot))
+        bound = copy.copy(self)
         bound.name = name
         bound.logger = _checks.logger("logger", self.logger, default_logger)
         bound.stats = Stats()
@@ -645,10 +658,12 @@ class Run:
             wait = 0.0
         now = clock()
         if now + wait >= self.deadline_at:
-            left = max(self.deadline_at - now, 0.0)
+            deadline, left = format_duration(policy.deadline or 0.0), self.deadline_at - now
+            if left <= 0:
+                return self.stop(f"the deadline of {deadline} has passed", always=True)
             return self.stop(
-                f"the deadline of {format_duration(policy.deadline or 0.0)} leaves "
-                f"{format_duration(left)}, not enough for the {format_duration(wait)} wait",
+                f"the deadline of {deadline} leaves {format_duration(left)}, less than the "
+                f"{format_duration(wait)} wait",
                 always=True,
             )
         if policy.budget is not None and not policy.budget.try_spend():
