@@ -72,7 +72,8 @@ def part_1_jitter() -> None:
         f"   retries={stats.retries} successes_after_retry={stats.successes_after_retry} "
         f"giveups={stats.giveups} slept={stats.total_sleep_s * 1000:.1f} ms"
     )
-    print(f"   waits were spread out: min {min(waits) * 1000:.2f} ms, max {max(waits) * 1000:.2f} ms")
+    low, high = min(waits) * 1000, max(waits) * 1000
+    print(f"   waits were spread out: min {low:.2f} ms, max {high:.2f} ms")
 
 
 @retry(max_attempts=50, delay=0.02, backoff=1.5, jitter=None, deadline=0.25)
