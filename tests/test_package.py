@@ -10,6 +10,7 @@ import ast
 import importlib
 import importlib.metadata
 import json
+import pickle
 import pkgutil
 import subprocess
 import sys
@@ -155,3 +156,20 @@ def test_importing_a_submodule_never_shadows_a_public_name(submodule: str) -> No
         """
     )
     assert result == [[], True]
+
+
+def test_exported_exceptions_share_one_base_and_survive_pickling() -> None:
+    from mlops_decorators import MlopsDecoratorsError, RetryExhaustedError
+
+    for name in mlops_decorators.__all__:
+        value = getattr(mlops_decorators, name)
+        if isinstance(value, type) and issubclass(value, BaseException):
+            assert issubclass(value, MlopsDecoratorsError), name
+    error = RetryExhaustedError("gave up", last_result=[503], attempts=4)
+    copy = pickle.loads(pickle.dumps(error))
+    assert (type(copy), str(copy), copy.last_result, copy.attempts) == (
+        RetryExhaustedError,
+        "gave up",
+        [503],
+        4,
+    )
