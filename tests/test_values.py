@@ -158,6 +158,21 @@ def test_broken_repr_does_not_break_the_summary() -> None:
     assert values.value({BrokenRepr(): 1}) == f"{{{expected}: 1}}"
 
 
+class LazyData:
+    """Has an array-like shape property that fails, like data loaded on first access."""
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        raise OSError("not loaded")
+
+    def __repr__(self) -> str:
+        return "LazyData()"
+
+
+def test_failing_shape_property_falls_back_to_repr() -> None:
+    assert values.value(LazyData()) == "LazyData()"
+
+
 def test_huge_dict_keys_are_cut() -> None:
     text = values.value({"k" * 10_000: "v"})
     assert len(text) <= 200

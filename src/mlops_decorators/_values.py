@@ -99,7 +99,10 @@ class Summarizer:
             return _cut(value, budget, "chars")
         if isinstance(value, (bytes, bytearray)):
             return _cut(value, budget, "bytes")
-        array = _array_summary(value)
+        try:
+            array = _array_summary(value)
+        except Exception:  # a failing shape property (lazy data) must not break the call
+            array = None
         if array is not None:
             return array
         kind = dict if isinstance(value, dict) else type(value)  # dict subclasses hold secrets too
