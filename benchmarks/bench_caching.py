@@ -18,8 +18,8 @@ from mlops_decorators.caching import cache_result
 ARRAY_TARGET_GBPS = 10.0
 
 
-def _work(x: int) -> int:
-    return x + 1
+def _work(x: int, y: int = 0) -> int:
+    return x + y
 
 
 async def _awork(x: int) -> int:
@@ -77,6 +77,12 @@ def groups() -> list[Group]:
                 "functools.lru_cache (reference)": lambda: lru(1),
             },
             targets={"cachetools.cached(TTLCache, lock)": 0.4},
+        ),
+        Group(
+            name="cache_result hit (sync, keyword arg)",
+            bare=lambda: _work(1, y=2),
+            ours=lambda: ours(1, y=2),
+            peers={"cachetools.cached(TTLCache, lock)": lambda: ttl_cached(1, y=2)},
         ),
         Group(
             name="cache_result hit (async, 1 int)",

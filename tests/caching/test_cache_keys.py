@@ -127,21 +127,51 @@ def test_fast_path_key_equals_bound_key(a: Any, b: Any, c: Any) -> None:
     assert keys((a, b), {}) == keys((a, b, "c"), {})
 
 
-def test_inline_arity() -> None:
-    assert keys_of(f).inline_arity == 3
-    assert keys_of(f, typed=True).inline_arity is None
-    assert keys_of(f, ignore=("b",)).inline_arity is None
+def test_pads_complete_positional_calls_with_defaults() -> None:
+    assert keys_of(f).pads == {3: (), 2: ("c",), 1: (2, "c")}
+    assert keys_of(f).inline_pads == keys_of(f).pads
+    assert keys_of(f, typed=True).pads == {}
+    assert keys_of(f, ignore=("b",)).pads == {}
 
-    def method(self: Any, x: int) -> None: ...
+    def method(self: Any, x: int, y: int = 0) -> None: ...
 
     maker = keys_of(method, skip_first=True)
-    assert maker.inline_arity is None
-    assert maker((object(), 1), {}) == (1,)
+    assert maker.inline_pads == {}
+    assert maker((object(), 1), {}) == (1, 0)
+    assert maker((object(),), {"x": 1}) == (1, 0)
 
     def kwonly(a: int, *, b: int = 1) -> None: ...
 
-    assert keys_of(kwonly).fast_arity is None
-    assert keys_of(kwonly)((1,), {}) == (1, 1)
+    assert keys_of(kwonly).pads == {1: (1,)}
+    assert keys_of(kwonly)((1,), {}) == keys_of(kwonly)((), {"a": 1, "b": 1}) == (1, 1)
+
+    def required_kwonly(a: int, *, b: int) -> None: ...
+
+    assert keys_of(required_kwonly).pads == {}
+    assert keys_of(required_kwonly)((1,), {"b": 2}) == (1, 2)
+
+    def posonly(a: int, /, b: int = 2) -> None: ...
+
+    assert keys_of(posonly)((1,), {"b": 2}) == (1, 2)
+    with pytest.raises(TypeError, match="positional"):
+        keys_of(posonly)((), {"a": 1})
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs"),
+    [((1, 2, 3, 4), {}), ((), {}), ((1,), {"a": 1}), ((1,), {"d": 1}), ((), {"b": 1})],
+)
+def test_wrong_calls_raise_pythons_own_type_error(args: Any, kwargs: Any) -> None:
+    with pytest.raises(TypeError):
+        keys_of(f)(args, kwargs)
+
+
+def test_array_default_does_not_confuse_binding() -> None:
+    def g(a: Any, b: Any = None) -> None: ...
+
+    keys = keys_of(g)
+    arr = np.arange(3)
+    assert keys((arr,), {}) == keys((), {"a": arr, "b": None})
 
 
 def test_typed_keys_cover_varargs() -> None:

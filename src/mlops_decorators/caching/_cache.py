@@ -388,13 +388,13 @@ class _Cache:
 
     def call(self, func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """A call that the inlined hit path did not answer (threads single-flight)."""
+        landed = self._landed
         store, key = self.resolve(args, kwargs)
+        found, value = self.lookup(store, key)
+        if found:
+            return value
         fkey = self._flight_key(store, key)
         while True:
-            landed = self._landed
-            found, value = self.lookup(store, key)
-            if found:
-                return value
             with self._lock:
                 flight: _Flight | None = self._flights.get(fkey)
                 lead = flight is None
@@ -408,6 +408,10 @@ class _Cache:
             self.waits.increment()
             flight.done.wait()
             if flight.retry:
+                landed = self._landed
+                found, value = self.lookup(store, key)
+                if found:
+                    return value
                 continue
             if flight.error is not None:
                 raise flight.error
@@ -465,15 +469,15 @@ class _Cache:
         self, func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> Any:
         """The same for coroutine functions (asyncio tasks single-flight per event loop)."""
+        landed = self._landed
         store, key = self.resolve(args, kwargs)
+        found, value = self.lookup(store, key)
+        if found:
+            return value
         fkey = self._flight_key(store, key)
         loop = asyncio.get_running_loop()
         task = asyncio.current_task()
         while True:
-            landed = self._landed
-            found, value = self.lookup(store, key)
-            if found:
-                return value
             with self._lock:  # several loops in several threads may share this function
                 flight: _AsyncFlight | None = self._flights.get(fkey)
                 lead = flight is None
@@ -493,6 +497,10 @@ class _Cache:
             # shield: a cancelled waiter must not cancel the shared computation.
             value = await asyncio.shield(flight.future)
             if value is _RETRY:
+                landed = self._landed
+                found, value = self.lookup(store, key)
+                if found:
+                    return value
                 continue
             return value if self.out is None else self.out(value)
 
@@ -731,24 +739,25 @@ def _apply(fn: Any, **options: Any) -> Any:
     call, call_async, hit = state.call, state.call_async, state.hits.increment
     out = state.out
     store = state._store
-    arity = state.keys.inline_arity
-    if store is None or arity is None:
-        arity = -1  # no inlined hit path: every call goes through state.call
+    # Calls the inlined hit path answers: positional, with a key that is args + defaults.
+    pad_of = (state.keys.inline_pads if store is not None else {}).get
     data = store.data if store is not None else {}
     get, touch = data.get, getattr(data, "move_to_end", None)
     clock = store.clock if store is not None else _monotonic
 
     def make_sync(func: Callable[..., Any]) -> Callable[..., Any]:
         def cached(*args: Any, **kwargs: Any) -> Any:
-            if len(args) == arity and not kwargs:
+            pad = None if kwargs else pad_of(len(args))
+            if pad is not None:
+                key = args + pad  # defaults appended: the key state.call would build
                 try:
-                    entry = get(args)
+                    entry = get(key)
                 except TypeError:  # unhashable argument: keyed by content below
                     entry = None
                 if entry is not None and entry[1] > clock():
                     hit()
                     try:  # noqa: SIM105 -- contextlib.suppress costs a call per hit
-                        touch(args)  # type: ignore[misc]
+                        touch(key)  # type: ignore[misc]
                     except KeyError:  # evicted by another thread meanwhile: value still valid
                         pass
                     return entry[0] if out is None else out(entry[0])
@@ -758,15 +767,17 @@ def _apply(fn: Any, **options: Any) -> Any:
 
     def make_async(func: Callable[..., Any]) -> Callable[..., Any]:
         async def cached(*args: Any, **kwargs: Any) -> Any:
-            if len(args) == arity and not kwargs:
+            pad = None if kwargs else pad_of(len(args))
+            if pad is not None:
+                key = args + pad  # defaults appended: the key state.call would build
                 try:
-                    entry = get(args)
+                    entry = get(key)
                 except TypeError:  # unhashable argument: keyed by content below
                     entry = None
                 if entry is not None and entry[1] > clock():
                     hit()
                     try:  # noqa: SIM105 -- contextlib.suppress costs a call per hit
-                        touch(args)  # type: ignore[misc]
+                        touch(key)  # type: ignore[misc]
                     except KeyError:  # evicted by another thread meanwhile: value still valid
                         pass
                     return entry[0] if out is None else out(entry[0])

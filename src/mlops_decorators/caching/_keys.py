@@ -134,24 +134,39 @@ def normalise(value: Any) -> Hashable:
     )
 
 
+_EMPTY = inspect.Parameter.empty
+_POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+
+
 class KeyMaker:
     """Builds the key of a call of one function; everything it can decide is decided here.
 
+    The key is the tuple of the kept parameters' values in signature order, defaults
+    applied, each `normalise`-d (plus their types when `typed`). Two shortcuts give exactly
+    that tuple without binding: `pads` (positional calls) and `_bind_simple` (signatures
+    without ``*args``/``**kwargs``); ``inspect.Signature.bind`` is the general case.
+
     Attributes:
-        fast_arity: When not None, a call with exactly this many positional arguments and
-            no keyword arguments has ``args`` as its key (if ``args`` is hashable). The
-            decorator's inlined memory hit path relies on this.
+        pads: For a call with ``n`` positional arguments and no keyword arguments,
+            ``pads[n]`` is the tuple of defaults that completes ``args`` into the key (``()``
+            when every parameter was passed). Empty when the key is not ``args`` itself
+            (ignored parameters other than a leading receiver, ``typed``, ``key=``).
     """
 
     __slots__ = (
         "_custom",
+        "_defaults",
         "_fast_skip",
-        "_kinds",
+        "_index",
+        "_keep",
+        "_n_positional",
         "_names",
         "_qualname",
+        "_required",
         "_signature",
+        "_simple",
         "_typed",
-        "fast_arity",
+        "pads",
     )
 
     def __init__(
@@ -166,28 +181,31 @@ class KeyMaker:
         self._qualname = getattr(fn, "__qualname__", repr(fn))
         self._signature = inspect.signature(fn)
         params = list(self._signature.parameters.values())
-        names = [p.name for p in params]
         ignored = set(ignore)
         if skip_first and params:
             ignored.add(params[0].name)
-        self._names = tuple(n for n in names if n not in ignored)
-        self._kinds = {p.name: p.kind for p in params}
         self._typed = typed
         self._custom = key
-        simple = all(
-            p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in params
-        ) and not (typed or key)
+        self._names = tuple(p.name for p in params)
+        self._keep = tuple(i for i, p in enumerate(params) if p.name not in ignored)
+        self._simple = all(p.kind in (*_POSITIONAL, p.KEYWORD_ONLY) for p in params)
+        self._n_positional = sum(p.kind in _POSITIONAL for p in params)
+        self._index = {p.name: i for i, p in enumerate(params) if p.kind != p.POSITIONAL_ONLY}
+        self._defaults = tuple(p.default for p in params)
+        self._required = tuple(i for i, default in enumerate(self._defaults) if default is _EMPTY)
         # A receiver left out of the key is still the first positional argument.
         self._fast_skip = 1 if (params and ignored == {params[0].name}) else 0
-        if simple and (not ignored or self._fast_skip):
-            self.fast_arity: int | None = len(params)
-        else:
-            self.fast_arity = None
+        self.pads: dict[int, tuple[Any, ...]] = {}
+        if self._simple and not (typed or key) and (not ignored or self._fast_skip):
+            for n in range(self._n_positional, -1, -1):
+                if n < len(params) and self._defaults[n] is _EMPTY:
+                    break
+                self.pads[n] = self._defaults[n:]
 
     @property
-    def inline_arity(self) -> int | None:
-        """`fast_arity` when the key of such a call is ``args`` itself (nothing skipped)."""
-        return None if self._fast_skip else self.fast_arity
+    def inline_pads(self) -> dict[int, tuple[Any, ...]]:
+        """`pads` when nothing is skipped, so that ``args + pads[len(args)]`` is the key."""
+        return {} if self._fast_skip else self.pads
 
     def __call__(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
         """The key of a call.
@@ -196,28 +214,56 @@ class KeyMaker:
             TypeError: The arguments do not match the signature, or an argument cannot be
                 keyed (the message names it and points to ``key=`` / ``ignore=``).
         """
-        if not kwargs and len(args) == self.fast_arity:
-            key = args[self._fast_skip :] if self._fast_skip else args
+        if not kwargs:
+            pad = self.pads.get(len(args))
+            if pad is not None:
+                key = (args[1:] if self._fast_skip else args) + pad
+                try:
+                    hash(key)
+                except TypeError:
+                    pass
+                else:
+                    return key
+        if self._custom is not None:
+            return self._custom_key(args, kwargs)
+        values = self._bind_simple(args, kwargs) if self._simple else None
+        if values is None:
+            bound = self._signature.bind(*args, **kwargs)  # raises the call's own TypeError
+            bound.apply_defaults()
+            values = [bound.arguments[name] for name in self._names]
+        kept = tuple(values[i] for i in self._keep)
+        if not self._typed:
             try:
-                hash(key)
+                hash(kept)
             except TypeError:
                 pass
             else:
-                return key
-        if self._custom is not None:
-            return self._custom_key(args, kwargs)
-        bound = self._signature.bind(*args, **kwargs)
-        bound.apply_defaults()
-        arguments = bound.arguments
-        values: list[Any] = []
-        for name in self._names:
-            values.append(self._value(name, arguments[name]))
+                return kept
+        key = tuple(self._value(i, values[i]) for i in self._keep)
         if self._typed:
-            values.append((_TYPES, *(_types(arguments[name]) for name in self._names)))
-        return tuple(values)
+            key += ((_TYPES, *(_types(values[i]) for i in self._keep)),)
+        return key
 
-    def _value(self, name: str, value: Any) -> Any:
-        kind = self._kinds[name]
+    def _bind_simple(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[Any] | None:
+        """Argument values in parameter order, or None when the call is wrong (the general
+        binder then raises Python's own message)."""
+        if len(args) > self._n_positional:
+            return None
+        values = [*args, *self._defaults[len(args) :]]
+        index = self._index
+        for name, value in kwargs.items():
+            i = index.get(name)
+            if i is None or i < len(args):
+                return None
+            values[i] = value
+        for i in self._required:
+            if values[i] is _EMPTY:  # identity: arrays would compare elementwise
+                return None
+        return values
+
+    def _value(self, i: int, value: Any) -> Any:
+        name = self._names[i]
+        kind = self._signature.parameters[name].kind
         try:
             if kind is inspect.Parameter.VAR_POSITIONAL:
                 return (_VARARGS, *map(normalise, value))
