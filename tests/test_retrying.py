@@ -412,6 +412,25 @@ def test_long_messages_are_cut_in_the_note(clock: FakeClock) -> None:
     assert len(line) < 160
 
 
+@pytest.mark.skipif(not HAS_NOTES, reason="PEP 678 notes need Python 3.11")
+def test_note_of_many_attempts_lists_the_first_and_latest_failures(clock: FakeClock) -> None:
+    flaky = Flaky(failures=1000)
+
+    @retry(max_attempts=100, delay=0)
+    def fn() -> None:
+        flaky()
+
+    with pytest.raises(ConnectionError, match="failure 100") as info:
+        fn()
+    lines = notes(info.value).splitlines()
+    assert len(lines) == 22
+    assert lines[1] == "  attempt 1: ConnectionError: failure 1"
+    assert lines[10] == "  attempt 10: ConnectionError: failure 10"
+    assert lines[11] == "  ... 79 more failures ..."
+    assert lines[12] == "  attempt 90: ConnectionError: failure 90"
+    assert lines[21] == "  attempt 99: ConnectionError: failure 99"
+
+
 def test_notes_are_skipped_where_python_has_none(clock: FakeClock) -> None:
     class NoNotesError(Exception):
         add_note = property()  # hasattr() is False, as on Python 3.10
@@ -996,6 +1015,24 @@ def test_module_import_is_light() -> None:
         "import sys\n"
         "import mlops_decorators.retrying\n"
         "heavy = {'numpy', 'pydantic', 'psutil', 'redis', 'xxhash', 'asyncio', 'datetime'}\n"
+        "print(sorted(heavy & set(sys.modules)))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
+def test_top_level_import_is_lazy_and_light() -> None:
+    import mlops_decorators
+
+    if "retry" not in getattr(mlops_decorators, "_EXPORTS", {}):
+        pytest.skip("retry is not exported from mlops_decorators yet")
+    script = (
+        "import sys\n"
+        "from mlops_decorators import RetryBudget, retry, retry_context, set_retry_waits\n"
+        "heavy = {'numpy', 'pydantic', 'psutil', 'redis', 'xxhash', 'asyncio'}\n"
         "print(sorted(heavy & set(sys.modules)))\n"
     )
     result = subprocess.run(

@@ -67,6 +67,8 @@ def never_retried(exc: BaseException) -> bool:
 
 JITTER_MODES = ("full", "equal", "decorrelated")
 
+NOTE_LINES = 20  # failures listed in a give-up note: the first and the latest ten
+
 UNSET: Any = object()  # "the block set no result", distinct from a returned None
 
 _summaries = Summarizer(80, DEFAULT_REDACT)
@@ -557,6 +559,7 @@ class Run:
         "finished",
         "history",
         "last",
+        "omitted",
         "policy",
         "reason",
         "start",
@@ -570,7 +573,8 @@ class Run:
         self.attempt = attempt
         self.wait = 0.0
         self.finished = False
-        self.history: list[str] = []
+        self.history: list[str] = []  # the first and the latest failures, for the note
+        self.omitted = 0
         self.last: tuple[BaseException | None, Any] = (None, None)
         self.reason = ""
 
@@ -691,6 +695,8 @@ class Run:
             f"{format_duration(clock() - self.start)}: {self.reason}",
             *self.history,
         ]
+        if self.omitted:
+            lines.insert(1 + NOTE_LINES // 2, f"... {self.omitted} more failures ...")
         if error is None:
             lines.append(_summary(self.attempt, None, result))
         return "\n  ".join(lines)
@@ -726,6 +732,9 @@ class Run:
 
     def retrying(self, error: BaseException | None, result: Any, wait: float, now: float) -> None:
         policy = self.policy
+        if len(self.history) == NOTE_LINES:  # keep notes short with max_attempts=1000
+            del self.history[NOTE_LINES // 2]
+            self.omitted += 1
         self.history.append(_summary(self.attempt, error, result))
         self.wait = wait
         if policy.on_retry is not None:

@@ -259,13 +259,17 @@ def _decorator(policy: Policy) -> Callable[[Callable[P, R]], Callable[P, R]]:
         # no clock and a retried call's elapsed time counts from its first failure.
         timed = bound.deadline is not None or bound.budget is not None
 
-        def first_failure(start: float, error: BaseException | None, result: Any) -> Run | None:
+        def first_error(start: float, error: BaseException) -> Run | None:
+            """The run that retries after a first attempt raised, or None to re-raise."""
             run = Run(bound, start if timed else engine.clock(), attempt=1)
-            if run.failed(error, result):
-                return run
-            if error is None:
+            return run if run.failed(error, None) else None
+
+        def first_bad_result(start: float, result: Any) -> Run:
+            """The run that retries after a first attempt returned a retried value."""
+            run = Run(bound, start if timed else engine.clock(), attempt=1)
+            if not run.failed(None, result):
                 run.raise_outcome()
-            return None
+            return run
 
         # Both wrappers: happy path inline; after a failure, decide inside the except clause
         # (so a bare `raise` keeps the traceback untouched when not retrying) and retry
@@ -278,15 +282,16 @@ def _decorator(policy: Policy) -> Callable[[Callable[P, R]], Callable[P, R]]:
                 try:
                     result = func(*args, **kwargs)
                 except BaseException as exc:
-                    run = first_failure(start, exc, None)
-                    if run is None:
+                    retrying = first_error(start, exc)
+                    if retrying is None:
                         raise
+                    run = retrying
                 else:
                     if check is None or not check(result):
                         first_try_ok()
                         return result
-                    run = first_failure(start, None, result)
-                for attempt in run:  # type: ignore[union-attr]
+                    run = first_bad_result(start, result)
+                for attempt in run:
                     with attempt:
                         attempt.result = result = func(*args, **kwargs)
                 return result
@@ -301,15 +306,16 @@ def _decorator(policy: Policy) -> Callable[[Callable[P, R]], Callable[P, R]]:
                 try:
                     result = await func(*args, **kwargs)
                 except BaseException as exc:
-                    run = first_failure(start, exc, None)
-                    if run is None:
+                    retrying = first_error(start, exc)
+                    if retrying is None:
                         raise
+                    run = retrying
                 else:
                     if check is None or not check(result):
                         first_try_ok()
                         return result
-                    run = first_failure(start, None, result)
-                async for attempt in run:  # type: ignore[union-attr]
+                    run = first_bad_result(start, result)
+                async for attempt in run:
                     with attempt:
                         attempt.result = result = await func(*args, **kwargs)
                 return result
