@@ -79,7 +79,7 @@ def groups() -> list[Group]:
             targets={"cachetools.cached(TTLCache, lock)": 0.4},
         ),
         Group(
-            name="cache_result hit (sync, keyword arg)",
+            name="cache_result hit (sync, kwarg)",
             bare=lambda: _work(1, y=2),
             ours=lambda: ours(1, y=2),
             peers={"cachetools.cached(TTLCache, lock)": lambda: ttl_cached(1, y=2)},

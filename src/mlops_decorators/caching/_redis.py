@@ -41,9 +41,13 @@ class RedisBackend:
         TypeError: ``prefix`` is not a str.
 
     Example:
-        >>> backend = RedisBackend("redis://127.0.0.1:6379/0", secret="s3cret")  # doctest: +SKIP
-        >>> @cache_result(ttl=600, backend=backend)  # doctest: +SKIP
-        ... def features(user_id: int) -> list[float]: ...
+        >>> from mlops_decorators.caching import cache_result
+        >>> backend = RedisBackend("redis://127.0.0.1:6379/0", secret="s3cret")  # no I/O yet
+        >>> @cache_result(ttl=600, backend=backend)
+        ... def features(user_id: int) -> list[float]:
+        ...     return [float(user_id)]
+        >>> features.cache_key(7).startswith("mlops_decorators.caching._redis.features:")
+        True
     """
 
     def __init__(
