@@ -375,8 +375,8 @@ def test_nothing_is_formatted_when_the_logger_is_disabled(
     monkeypatch.setattr(call_logging_module.Summarizer, "value", summarise)
     monkeypatch.setattr(call_logging_module.Summarizer, "arguments", summarise)
     monkeypatch.setattr(call_logging_module, "format_duration", duration)
-    signature = mock.Mock(side_effect=AssertionError("signature read while disabled"))
-    monkeypatch.setattr(call_logging_module.inspect, "signature", signature)
+    binding = mock.Mock(side_effect=AssertionError("arguments bound while disabled"))
+    monkeypatch.setattr(call_logging_module._CallLog, "arguments", binding)
 
     if asynchronous:
 
@@ -395,6 +395,7 @@ def test_nothing_is_formatted_when_the_logger_is_disabled(
     assert logs.records == []
     summarise.assert_not_called()
     duration.assert_not_called()
+    binding.assert_not_called()
 
 
 def test_level_is_checked_at_call_time(logs: pytest.LogCaptureFixture) -> None:
