@@ -1,5 +1,6 @@
 """`retry` on calls that succeed at once vs backoff, tenacity and stamina (same semantics:
-retry on Exception, at most 3 attempts)."""
+retry on Exception, at most 3 attempts), plain and with a deadline and a budget (no target:
+that row shows what reading the clock and counting the call in the budget cost)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import stamina
 import tenacity
 from overhead import Group
 
-from mlops_decorators.retrying import retry
+from mlops_decorators.retrying import RetryBudget, retry
 
 BACKOFF = "backoff.on_exception(expo, Exception, max_tries=3)"
 TENACITY = "tenacity.retry(stop=stop_after_attempt(3))"
@@ -51,5 +52,21 @@ def groups() -> list[Group]:
             peers=_peers(_awork),
             targets=targets,
             is_async=True,
+        ),
+        Group(
+            name="retry (sync, deadline + budget)",
+            bare=_work,
+            ours=retry(max_attempts=3, deadline=10, budget=RetryBudget(), logger="bench.quiet")(
+                _work
+            ),
+            peers={
+                "backoff.on_exception(..., max_tries=3, max_time=10)": backoff.on_exception(
+                    backoff.expo, Exception, max_tries=3, max_time=10, logger=None
+                )(_work),
+                "tenacity.retry(stop=attempt(3) | delay(10))": tenacity.retry(
+                    stop=tenacity.stop_after_attempt(3) | tenacity.stop_after_delay(10),
+                    reraise=True,
+                )(_work),
+            },
         ),
     ]

@@ -276,9 +276,11 @@ def _decorator(policy: Policy) -> Callable[[Callable[P, R]], Callable[P, R]]:
         # outside it (so later exceptions are not chained to the first one).
         def make_sync(func: Callable[..., Any]) -> Callable[..., Any]:
             def retrying_call(*args: Any, **kwargs: Any) -> Any:
-                start = engine.clock() if timed else -1.0
-                if record_call is not None:
-                    record_call(start)
+                start = -1.0
+                if timed:
+                    start = engine.clock()
+                    if record_call is not None:
+                        record_call(start)
                 try:
                     result = func(*args, **kwargs)
                 except BaseException as exc:
@@ -300,9 +302,11 @@ def _decorator(policy: Policy) -> Callable[[Callable[P, R]], Callable[P, R]]:
 
         def make_async(func: Callable[..., Any]) -> Callable[..., Any]:
             async def retrying_call(*args: Any, **kwargs: Any) -> Any:
-                start = engine.clock() if timed else -1.0
-                if record_call is not None:
-                    record_call(start)
+                start = -1.0
+                if timed:
+                    start = engine.clock()
+                    if record_call is not None:
+                        record_call(start)
                 try:
                     result = await func(*args, **kwargs)
                 except BaseException as exc:
