@@ -979,9 +979,10 @@ def test_switches_nest_and_restore(clock: FakeClock) -> None:
 def test_environment_variables_are_read_by_reset(
     clock: FakeClock, monkeypatch: pytest.MonkeyPatch, variable: str, attribute: str
 ) -> None:
-    monkeypatch.setenv(variable, "1")
-    reset_retry_settings()
-    assert getattr(_retry_policy.settings, attribute) is False
+    for value in ("1", "true", " YES "):
+        monkeypatch.setenv(variable, value)
+        reset_retry_settings()
+        assert getattr(_retry_policy.settings, attribute) is False
     monkeypatch.setenv(variable, "0")
     reset_retry_settings()
     assert getattr(_retry_policy.settings, attribute) is True

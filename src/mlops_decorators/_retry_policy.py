@@ -86,8 +86,12 @@ class Settings:
         self.reset()
 
     def reset(self) -> None:
-        self.waits = os.environ.get(NO_WAIT_ENV, "") not in ("1", "true", "yes")
-        self.retrying = os.environ.get(DISABLED_ENV, "") not in ("1", "true", "yes")
+        self.waits = not _env_flag(NO_WAIT_ENV)
+        self.retrying = not _env_flag(DISABLED_ENV)
+
+
+def _env_flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
 
 
 settings = Settings()
