@@ -126,6 +126,20 @@ def test_long_containers_are_cut_with_a_count_of_what_is_left() -> None:
     assert len(text) <= 200
 
 
+def test_only_the_items_shown_are_visited() -> None:
+    visited: list[int] = []
+
+    class CountingDict(dict):  # type: ignore[type-arg]
+        def items(self) -> Any:
+            for key, value in super().items():
+                visited.append(key)
+                yield key, value
+
+    text = values.value(CountingDict.fromkeys(range(100_000), 0))
+    assert text.endswith(" more)}")
+    assert len(visited) < 50
+
+
 def test_a_long_item_is_cut_to_leave_room_for_the_rest() -> None:
     text = values.value(["x" * 500, "y"])
     assert text.startswith("['xxxx")

@@ -122,30 +122,31 @@ class Summarizer:
 
     def _container(self, value: Any, kind: type, budget: int, depth: int) -> str:
         open_, close = _BRACKETS[kind]
-        if kind is dict:
-            items: list[tuple[Any, Any]] = list(value.items())
-        else:
-            items = [(_NO_KEY, v) for v in value]
-            if kind is tuple and len(value) == 1:
-                close = ",)"
+        if kind is tuple and len(value) == 1:
+            close = ",)"
+        # Iterate lazily: a budget of a few hundred characters shows a few dozen items at
+        # most, however long the container is.
+        pairs = iter(value.items()) if kind is dict else ((_NO_KEY, v) for v in value)
+        shown: list[tuple[Any, Any]] = []
         parts: list[str] = []
         used = len(open_) + len(close)  # plus 2 per part: its ", " separator
-        for key, item in items:
+        for key, item in pairs:
             text = self._fit(key, item, budget - used, depth)
             if text is None:
                 break
+            shown.append((key, item))
             parts.append(text)
             used += len(text) + 2
         else:
             return open_ + ", ".join(parts) + close
         # Cut short: make the "...(n more)" note fit by cutting, or dropping, the last items.
-        note = f"...({len(items) - len(parts)} more)"
+        note = f"...({len(value) - len(parts)} more)"
         while parts and used + len(note) > budget:
             used -= len(parts.pop()) + 2
-            key, item = items[len(parts)]
+            key, item = shown[len(parts)]
             text = self._fit(key, item, budget - used - len(note) - 2, depth)
             if text is None:
-                note = f"...({len(items) - len(parts)} more)"
+                note = f"...({len(value) - len(parts)} more)"
             else:
                 parts.append(text)
                 used += len(text) + 2
