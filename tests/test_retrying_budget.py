@@ -138,3 +138,13 @@ def test_repr_and_arguments() -> None:
         RetryBudget(window=0)
     with pytest.raises(ValueError, match="finite"):
         RetryBudget(ratio=float("nan"))
+
+
+def test_refusal_with_a_disabled_logger_is_still_counted(clock: FakeClock) -> None:
+    quiet = logging.getLogger("tests.retry.budget.quiet")
+    quiet.setLevel(logging.CRITICAL)
+    budget = RetryBudget(ratio=0.0, min_retries_per_s=0.0)
+    fn = retry(budget=budget, logger=quiet)(lambda: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        fn()
+    assert fn.retry_stats().budget_refusals == budget.refusals == 1
