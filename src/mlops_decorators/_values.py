@@ -91,7 +91,16 @@ class Summarizer:
         }
 
     def value(self, value: Any) -> str:
-        """A summary of `value` of at most ``max_repr`` characters (plus a size note)."""
+        """A summary of `value` in at most ``max_repr`` characters.
+
+        A cut string, bytes or repr may add its size note (``...(12345 chars)``) on top;
+        containers fit their notes inside ``max_repr`` (from about 30 characters up) and
+        show only their size below four levels of nesting. Array summaries are never cut.
+
+        Example:
+            >>> Summarizer(60, DEFAULT_REDACT).value({"user": "ada", "token": "t", "ids": [1] * 50})
+            "{'user': 'ada', 'token': '***', 'ids': [1, 1, ...(48 more)]}"
+        """
         return self._summarise(value, self.max_repr, 0)
 
     def _summarise(self, value: Any, budget: int, depth: int) -> str:
