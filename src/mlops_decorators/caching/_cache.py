@@ -7,7 +7,6 @@ external backends, misses) goes through `_Cache`, which is built once at decorat
 
 from __future__ import annotations
 
-import asyncio
 import copy as copy_module
 import inspect
 import logging
@@ -17,7 +16,6 @@ import time
 import weakref
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, overload, runtime_checkable
 
 from .. import _checks
@@ -25,10 +23,14 @@ from .._core import decorate, is_decoratable, qualified_name
 from .._stats import Counter
 from ._keys import KeyMaker, stable_digest
 from ._memory import MemoryBackend, MemoryStore
-from ._serialize import BadRecordError, Codec, resolve_secret
 
 if TYPE_CHECKING:
+    import asyncio
+    from datetime import timedelta
+
     from typing_extensions import ParamSpec
+
+    from ._serialize import Codec
 
     P = ParamSpec("P")
 
@@ -317,7 +319,7 @@ class _Cache:
         assert self.codec is not None
         try:
             value = self.codec.loads(key, record, copy=self.copy)
-        except BadRecordError as exc:
+        except self.codec.Error as exc:
             logger.warning(
                 "%s: rejected cache entry %s from %r (%s); deleted, and treated as a miss",
                 self.name,
@@ -475,6 +477,8 @@ class _Cache:
         if found:
             return value
         fkey = self._flight_key(store, key)
+        import asyncio  # already loaded: an async function is running
+
         loop = asyncio.get_running_loop()
         task = asyncio.current_task()
         while True:
@@ -587,6 +591,8 @@ _codecs: weakref.WeakKeyDictionary[Any, Codec] = weakref.WeakKeyDictionary()
 
 def _default_codec(backend: Any) -> Codec:
     """The codec of a backend without its own: one per backend, so one unsigned warning."""
+    from ._serialize import Codec, resolve_secret
+
     try:
         codec = _codecs.get(backend)
         if codec is None:

@@ -14,13 +14,10 @@ normalised key and hashes a type-tagged canonical encoding of it (never ``str``,
 from __future__ import annotations
 
 import dataclasses
-import datetime
 import enum
-import hashlib
 import inspect
 import struct
 import sys
-import uuid
 from collections.abc import Callable, Hashable, Iterable
 from typing import Any
 
@@ -80,6 +77,8 @@ def _array_hasher() -> Callable[[Any], bytes]:
 
             _hash_array = lambda data: xxhash.xxh3_128_digest(data)  # noqa: E731
         except ImportError:  # pragma: no cover -- xxhash is installed with the numpy extra
+            import hashlib
+
             _hash_array = lambda data: hashlib.blake2b(data, digest_size=16).digest()  # noqa: E731
     return _hash_array
 
@@ -304,6 +303,8 @@ def stable_digest(namespace: str, key: Any, *, typed: bool) -> str:
         TypeError: Part of the key only has an identity (an object hashable by ``id``),
             which means nothing in another process.
     """
+    import hashlib  # only shared backends need it: kept out of the package import
+
     out = bytearray()
     _encode(key, out, typed)
     return f"{namespace}:{hashlib.blake2b(out, digest_size=16).hexdigest()}"
@@ -362,19 +363,22 @@ def _encode(value: Any, out: bytearray, typed: bool) -> None:
 def _encode_other(value: Any, out: bytearray, typed: bool) -> None:
     cls = type(value)
     np = _numpy()
+    # Values of these types exist only if their modules were imported: never import them.
+    datetime = sys.modules.get("datetime")
+    uuid = sys.modules.get("uuid")
     if isinstance(value, enum.Enum):
         _encode(cls, out, typed)
         _encode(value.value, out, typed)
     elif cls is complex:
         out += b"c"
         out += _PACK_F(value.real) + _PACK_F(value.imag)
-    elif isinstance(value, (datetime.datetime, datetime.date, datetime.time)):
+    elif datetime and isinstance(value, (datetime.datetime, datetime.date, datetime.time)):
         _encode(cls, out, typed)
         _bytes(b"d", value.isoformat().encode(), out)
-    elif cls is datetime.timedelta:
+    elif datetime and isinstance(value, datetime.timedelta):
         _encode(cls, out, typed)
         _encode((value.days, value.seconds, value.microseconds), out, typed)
-    elif cls is uuid.UUID:
+    elif uuid and isinstance(value, uuid.UUID):
         _bytes(b"u", value.bytes, out)
     elif np is not None and isinstance(value, np.generic) and not value.dtype.hasobject:
         _bytes(b"n", value.dtype.str.encode(), out)

@@ -63,6 +63,8 @@ class Codec:
 
     __slots__ = ("_secret",)
 
+    Error = BadRecordError  # what loads() raises, for callers that do not import this module
+
     def __init__(self, secret: bytes | None, backend: str) -> None:
         self._secret = secret
         if secret is None:
