@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import datetime
 import enum
@@ -249,3 +250,36 @@ def test_pydantic_frozen_model_stable_digest() -> None:
 def test_identity_hashed_objects_have_no_stable_key() -> None:
     with pytest.raises(TypeError, match="identity"):
         stable_digest("ns", (object(),), typed=False)
+
+
+leaves = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**70), 2**70),
+    st.floats(allow_nan=False),
+    st.text(max_size=4),
+    st.binary(max_size=4),
+)
+nested = st.recursive(
+    leaves,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3),
+        st.tuples(inner, inner),
+        st.dictionaries(st.text(max_size=3), inner, max_size=3),
+        st.frozensets(leaves, max_size=3),
+        st.sets(st.integers(0, 5), max_size=3),
+    ),
+    max_leaves=8,
+)
+
+
+@given(a=nested, b=nested)
+def test_stable_digest_agrees_with_in_memory_equality(a: Any, b: Any) -> None:
+    same_in_memory = normalise(a) == normalise(b)
+    same_digest = stable_digest("n", normalise(a), typed=False) == stable_digest(
+        "n", normalise(b), typed=False
+    )
+    assert same_in_memory == same_digest
+    assert stable_digest("n", normalise(a), typed=False) == stable_digest(
+        "n", normalise(copy.deepcopy(a)), typed=False
+    )
