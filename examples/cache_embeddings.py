@@ -65,8 +65,9 @@ def main() -> None:
 
     corpus = np.stack(vectors)
     query = embed("feature stores")
-    print("nearest:", texts[nearest(query, corpus)], "| again:", nearest(query.copy(), corpus))
-    print(f"nearest(): {nearest.cache_info()}")
+    best = nearest(query, corpus)
+    nearest(query.copy(), corpus)  # another array object, equal content: a hit
+    print(f"nearest to 'feature stores': {texts[best]!r}; {nearest.cache_info()}")
 
     time.sleep(1.1)  # past the TTL: recomputed
     embed("feature store")
