@@ -44,8 +44,12 @@ def validate(features: np.ndarray, min_rows: int) -> None:
 
 def main() -> None:
     handler = logging.StreamHandler(sys.stdout)
+    # `function` is an extra field of log_calls records; other records get the default.
     handler.setFormatter(
-        logging.Formatter("%(levelname)-5s %(name)s [function=%(function)s] %(message)s")
+        logging.Formatter(
+            "%(levelname)-5s %(name)s [function=%(function)s] %(message)s",
+            defaults={"function": "-"},
+        )
     )
     logging.basicConfig(level=logging.DEBUG, handlers=[handler])
 
@@ -58,6 +62,7 @@ def main() -> None:
         validate(features[:10], min_rows=100)
     except ValueError as exc:  # log_calls logged it at ERROR with the traceback, then re-raised
         print(f"caught the re-raised error: {exc}")
+    log.info("pipeline done")
 
 
 if __name__ == "__main__":
