@@ -28,6 +28,16 @@ __version__ = "0.1.0"
 if TYPE_CHECKING:
     from .call_logging import DEFAULT_REDACT, log_calls
     from .exceptions import MlopsDecoratorsError, RetryExhaustedError
+    from .retrying import (
+        RetryBudget,
+        RetryState,
+        RetryStats,
+        reset_retry_settings,
+        retry,
+        retry_context,
+        set_retries,
+        set_retry_waits,
+    )
     from .timing import Timer, TimerStats, get_timer_stats, reset_timer_stats, timer, timer_report
 
 # Public name -> the submodule that defines it. Module names never equal a public name, so
@@ -37,6 +47,14 @@ _EXPORTS: dict[str, str] = {
     "log_calls": "call_logging",
     "MlopsDecoratorsError": "exceptions",
     "RetryExhaustedError": "exceptions",
+    "RetryBudget": "retrying",
+    "RetryState": "retrying",
+    "RetryStats": "retrying",
+    "reset_retry_settings": "retrying",
+    "retry": "retrying",
+    "retry_context": "retrying",
+    "set_retries": "retrying",
+    "set_retry_waits": "retrying",
     "Timer": "timing",
     "TimerStats": "timing",
     "get_timer_stats": "timing",
@@ -48,13 +66,21 @@ _EXPORTS: dict[str, str] = {
 __all__ = [
     "DEFAULT_REDACT",
     "MlopsDecoratorsError",
+    "RetryBudget",
     "RetryExhaustedError",
+    "RetryState",
+    "RetryStats",
     "Timer",
     "TimerStats",
     "__version__",
     "get_timer_stats",
     "log_calls",
+    "reset_retry_settings",
     "reset_timer_stats",
+    "retry",
+    "retry_context",
+    "set_retries",
+    "set_retry_waits",
     "timer",
     "timer_report",
 ]
