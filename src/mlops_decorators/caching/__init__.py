@@ -11,7 +11,8 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from ._cache import CacheBackend, CacheInfo, cache_result
+from ._cache import CacheBackend, CacheInfo
+from ._decorator import cache_result
 from ._memory import MemoryBackend
 
 if TYPE_CHECKING:

@@ -1,8 +1,8 @@
-"""`cache_result`: the decorator, its per-function state, single-flight and introspection.
+"""The state of one cached function: stores, lookups, single-flight, introspection.
 
-The wrapper inlines the memory hit path (a plain-tuple key, one dict lookup, one clock read,
-one lock-free counter). Everything else (keys of keyword or unhashable arguments, methods,
-external backends, misses) goes through `_Cache`, which is built once at decoration.
+`_Cache` is built once at decoration (see `_decorator`); it answers every call the wrapper's
+inlined memory hit path does not: keyword or unhashable arguments, methods, shared
+backends, and misses, where concurrent identical calls share one computation.
 """
 
 from __future__ import annotations
@@ -14,29 +14,21 @@ import sys
 import threading
 import time
 import weakref
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar, overload, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from .. import _checks
-from .._core import decorate, is_decoratable, qualified_name
+from .._core import qualified_name
 from .._stats import Counter
 from ._keys import KeyMaker, stable_digest
 from ._memory import MemoryBackend, MemoryStore
 
 if TYPE_CHECKING:
     import asyncio
-    from datetime import timedelta
-
-    from typing_extensions import ParamSpec
 
     from ._serialize import Codec
 
-    P = ParamSpec("P")
-
-R = TypeVar("R")
-
-__all__ = ["CacheBackend", "CacheInfo", "cache_result"]
+__all__ = ["CacheBackend", "CacheInfo"]
 
 logger = logging.getLogger("mlops_decorators.caching")
 
@@ -91,6 +83,7 @@ class CacheInfo:
         backend_errors: Failed backend operations (the function ran anyway).
 
     Example:
+        >>> from mlops_decorators.caching import cache_result
         >>> @cache_result
         ... def double(x: int) -> int:
         ...     return 2 * x
@@ -237,12 +230,12 @@ class _Cache:
         self._next_warning = float("-inf")
         self.backend: Any = backend if backend is not None else MemoryBackend()
         self._instances: dict[int, tuple[weakref.ref[Any], MemoryStore]] = {}
-        self._store: MemoryStore | None = None
+        self.store: MemoryStore | None = None
         self.codec: Codec | None = None
         if self.memory:
             self._max_bytes = max_bytes
             if not self.per_instance:
-                self._store = self._new_store()
+                self.store = self._new_store()
         else:
             self.codec = getattr(self.backend, "codec", None) or _default_codec(self.backend)
 
@@ -259,8 +252,8 @@ class _Cache:
         )
 
     def _stores(self) -> list[MemoryStore]:
-        if self._store is not None:
-            return [self._store]
+        if self.store is not None:
+            return [self.store]
         with self._lock:
             return [store for _, store in self._instances.values()]
 
@@ -296,7 +289,7 @@ class _Cache:
         if self.per_instance:
             return self._instance_store(args[0] if args else kwargs["self"]), key
         if self.memory:
-            return self._store, key
+            return self.store, key
         return None, stable_digest(self.namespace, key, typed=self.typed)
 
     # -- lookups and stores -------------------------------------------------------------
@@ -386,7 +379,7 @@ class _Cache:
     # -- calls ----------------------------------------------------------------------------
 
     def _flight_key(self, store: MemoryStore | None, key: Hashable) -> Hashable:
-        return key if self._store is store else (id(store), key)
+        return key if self.store is store else (id(store), key)
 
     def call(self, func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """A call that the inlined hit path did not answer (threads single-flight)."""
@@ -600,208 +593,3 @@ def _default_codec(backend: Any) -> Codec:
     except TypeError:  # not weakly referenceable or unhashable: one codec per function
         return Codec(resolve_secret("secret", None), repr(backend))
     return codec
-
-
-def _check_backend(backend: Any) -> Any:
-    if backend is None or isinstance(backend, (MemoryBackend, CacheBackend)):
-        return backend
-    raise TypeError(
-        "backend must be None, a MemoryBackend, SQLiteBackend or RedisBackend, or an object "
-        "with get(key), set(key, value, ttl), delete(key) and clear(namespace) methods; got "
-        f"{type(backend).__name__} {backend!r}"
-    )
-
-
-def _check_ignore(ignore: Iterable[str] | str) -> tuple[str, ...]:
-    names = (ignore,) if isinstance(ignore, str) else ignore
-    try:
-        result = tuple(names)
-    except TypeError:
-        raise TypeError(
-            f"ignore must be a parameter name or an iterable of them, got "
-            f"{type(ignore).__name__} {ignore!r}"
-        ) from None
-    for name in result:
-        if not isinstance(name, str):
-            raise TypeError(f"ignore must contain parameter names (str), got {name!r}")
-    return result
-
-
-def _check_bool(name: str, value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise TypeError(f"{name} must be True or False, got {type(value).__name__} {value!r}")
-    return value
-
-
-@overload
-def cache_result(ttl: Callable[P, R], /) -> Callable[P, R]: ...
-
-
-@overload
-def cache_result(
-    ttl: float | timedelta | None = 60.0,
-    *,
-    maxsize: int | None = 1024,
-    max_bytes: int | None = None,
-    key: Callable[..., Any] | None = None,
-    ignore: Iterable[str] | str = (),
-    typed: bool = False,
-    version: str | int | None = None,
-    backend: Any = None,
-    cache_none: bool = True,
-    copy: bool = False,
-) -> Callable[[Callable[P, R]], Callable[P, R]]: ...
-
-
-def cache_result(
-    ttl: Any = 60.0,
-    *,
-    maxsize: int | None = 1024,
-    max_bytes: int | None = None,
-    key: Callable[..., Any] | None = None,
-    ignore: Iterable[str] | str = (),
-    typed: bool = False,
-    version: str | int | None = None,
-    backend: Any = None,
-    cache_none: bool = True,
-    copy: bool = False,
-) -> Any:
-    """Cache a function's results for `ttl` seconds, safely for arrays, threads and tasks.
-
-    Works on ``def`` and ``async def`` functions and methods. Concurrent identical calls run
-    the function once (single-flight); exceptions are never cached. Cached numpy arrays are
-    returned read-only (or as fresh copies with ``copy=True``) so no caller can corrupt the
-    cache. The wrapper gains ``cache_info()``, ``cache_clear()``,
-    ``cache_invalidate(*args, **kwargs)`` and ``cache_key(*args, **kwargs)``
-    (``cache_result_stats`` is an alias of ``cache_info``, after the package's
-    ``<decorator>_stats`` convention).
-
-    Args:
-        ttl: Seconds (or a `timedelta`) an entry is served after it was stored; None never
-            expires.
-        maxsize: Most entries kept (memory backend; per instance for methods); None for no
-            limit. The least recently used live entry goes first, after expired ones.
-        max_bytes: Most bytes kept (memory backend), weighing each value by its ``nbytes``
-            when it has one, else `sys.getsizeof`. A single larger value is not cached.
-        key: A function of the call's arguments returning the key (replaces the
-            argument-based key).
-        ignore: Names of arguments left out of the key (a logger, a client).
-        typed: Key arguments of different types apart (``1`` and ``1.0``).
-        version: Part of every key: change it to drop entries made by older code.
-        backend: None or `MemoryBackend` (in-process), `SQLiteBackend` (one machine,
-            survives restarts) or `RedisBackend` (shared by a service), or any
-            `CacheBackend`.
-        cache_none: Whether a None result is cached.
-        copy: Return a fresh copy of the cached value on every hit instead of read-only
-            arrays.
-
-    Returns:
-        The decorated function when used bare (``@cache_result``), else a decorator.
-
-    Raises:
-        TypeError: An option has the wrong type (e.g. ``key=1``, ``backend=dict()``), or the
-            decorated object is a generator function. At call time: an argument cannot be
-            keyed (the message names it).
-        ValueError: ``ttl``, ``maxsize`` or ``max_bytes`` is not positive, or ``ignore``
-            names a parameter the function does not have.
-
-    Example:
-        >>> calls = []
-        >>> @cache_result(ttl=300, ignore=("verbose",))
-        ... def embed(text: str, verbose: bool = False) -> tuple[int, ...]:
-        ...     calls.append(text)
-        ...     return tuple(map(ord, text))
-        >>> embed("ab"), embed(text="ab", verbose=True)
-        ((97, 98), (97, 98))
-        >>> len(calls), embed.cache_info().hits
-        (1, 1)
-        >>> embed.cache_invalidate("ab")
-        True
-    """
-    options: dict[str, Any] = {
-        "maxsize": _checks.positive_int("maxsize", maxsize, allow_none=True),
-        "max_bytes": _checks.positive_int("max_bytes", max_bytes, allow_none=True),
-        "key": _checks.optional_callable("key", key),
-        "ignore": _check_ignore(ignore),
-        "typed": _check_bool("typed", typed),
-        "backend": _check_backend(backend),
-        "cache_none": _check_bool("cache_none", cache_none),
-        "copy": _check_bool("copy", copy),
-    }
-    if version is not None and (not isinstance(version, (str, int)) or isinstance(version, bool)):
-        raise TypeError(f"version must be a str, an int or None, got {version!r}")
-    options["version"] = version
-    if is_decoratable(ttl):
-        return _apply(ttl, ttl=60.0, **options)
-    options["ttl"] = _checks.seconds("ttl", ttl, allow_none=True, allow_zero=False)
-    return lambda fn: _apply(fn, **options)
-
-
-def _apply(fn: Any, **options: Any) -> Any:
-    target = fn.__func__ if isinstance(fn, (staticmethod, classmethod)) else fn
-    if not callable(target):
-        raise TypeError(f"@cache_result can only decorate a callable, got {fn!r}")
-    state = _Cache(fn, **options)
-    call, call_async, hit = state.call, state.call_async, state.hits.increment
-    out = state.out
-    store = state._store
-    # Calls the inlined hit path answers: positional, with a key that is args + defaults.
-    pad_of = (state.keys.inline_pads if store is not None else {}).get
-    data = store.data if store is not None else {}
-    get, touch = data.get, getattr(data, "move_to_end", None)
-    clock = store.clock if store is not None else _monotonic
-
-    def make_sync(func: Callable[..., Any]) -> Callable[..., Any]:
-        def cached(*args: Any, **kwargs: Any) -> Any:
-            pad = None if kwargs else pad_of(len(args))
-            if pad is not None:
-                key = args + pad  # defaults appended: the key state.call would build
-                try:
-                    entry = get(key)
-                except TypeError:  # unhashable argument: keyed by content below
-                    entry = None
-                if entry is not None and entry[1] > clock():
-                    hit()
-                    try:  # noqa: SIM105 -- contextlib.suppress costs a call per hit
-                        touch(key)  # type: ignore[misc]
-                    except KeyError:  # evicted by another thread meanwhile: value still valid
-                        pass
-                    return entry[0] if out is None else out(entry[0])
-            return call(func, args, kwargs)
-
-        return cached
-
-    def make_async(func: Callable[..., Any]) -> Callable[..., Any]:
-        async def cached(*args: Any, **kwargs: Any) -> Any:
-            pad = None if kwargs else pad_of(len(args))
-            if pad is not None:
-                key = args + pad  # defaults appended: the key state.call would build
-                try:
-                    entry = get(key)
-                except TypeError:  # unhashable argument: keyed by content below
-                    entry = None
-                if entry is not None and entry[1] > clock():
-                    hit()
-                    try:  # noqa: SIM105 -- contextlib.suppress costs a call per hit
-                        touch(key)  # type: ignore[misc]
-                    except KeyError:  # evicted by another thread meanwhile: value still valid
-                        pass
-                    return entry[0] if out is None else out(entry[0])
-            return await call_async(func, args, kwargs)
-
-        return cached
-
-    return decorate(
-        fn,
-        "cache_result",
-        sync=make_sync,
-        async_=make_async,
-        attrs={
-            "cache_info": state.info,
-            "cache_result_stats": state.info,
-            "cache_clear": state.clear,
-            "cache_invalidate": state.invalidate,
-            "cache_key": state.cache_key,
-        },
-        allow_generators=False,
-    )
