@@ -11,7 +11,7 @@ import contextvars
 import dataclasses
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any
 from unittest import mock
@@ -57,6 +57,21 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeClock]:
     _current_clock.append(fake)
     yield fake
     _current_clock.clear()
+
+
+def run_in_threads(target: Callable[[], None], count: int) -> None:
+    """Run `target` in `count` threads released together; wait for all of them."""
+    barrier = threading.Barrier(count)
+
+    def run() -> None:
+        barrier.wait()
+        target()
+
+    threads = [threading.Thread(target=run) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
 
 
 @pytest.fixture
@@ -241,18 +256,11 @@ def test_threads_count_exactly() -> None:
     def work() -> None:
         pass
 
-    barrier = threading.Barrier(8)
-
     def run() -> None:
-        barrier.wait()
         for _ in range(500):
             work()
 
-    threads = [threading.Thread(target=run) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_in_threads(run, 8)
     assert work.timer_stats().count == 8 * 500
 
 
@@ -473,19 +481,13 @@ def test_blocks_do_not_grow_the_context() -> None:
 
 def test_shared_block_timer_across_threads() -> None:
     shared = timer("shared")
-    barrier = threading.Barrier(8)
 
     def run() -> None:
-        barrier.wait()
         for _ in range(200):
             with shared, shared:
                 pass
 
-    threads = [threading.Thread(target=run) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_in_threads(run, 8)
     assert shared.stats().count == 8 * 200 * 2
 
 
