@@ -18,7 +18,11 @@ from mlops_decorators.caching import cache_result
 ARRAY_TARGET_GBPS = 10.0
 
 
-def _work(x: int, y: int = 0) -> int:
+def _work(x: int) -> int:
+    return x + 1
+
+
+def _work_kw(x: int, y: int = 0) -> int:
     return x + y
 
 
@@ -49,6 +53,10 @@ def groups() -> list[Group]:
     ttl_cached = cachetools.cached(
         cachetools.TTLCache(maxsize=1024, ttl=60), lock=threading.Lock()
     )(_work)
+    ours_kw = cache_result(ttl=60)(_work_kw)
+    ttl_cached_kw = cachetools.cached(
+        cachetools.TTLCache(maxsize=1024, ttl=60), lock=threading.Lock()
+    )(_work_kw)
     lru = functools.lru_cache(maxsize=1024)(_work)
     ours_async = cache_result(ttl=60)(_awork)
 
@@ -80,9 +88,9 @@ def groups() -> list[Group]:
         ),
         Group(
             name="cache_result hit (sync, kwarg)",
-            bare=lambda: _work(1, y=2),
-            ours=lambda: ours(1, y=2),
-            peers={"cachetools.cached(TTLCache, lock)": lambda: ttl_cached(1, y=2)},
+            bare=lambda: _work_kw(1, y=2),
+            ours=lambda: ours_kw(1, y=2),
+            peers={"cachetools.cached(TTLCache, lock)": lambda: ttl_cached_kw(1, y=2)},
         ),
         Group(
             name="cache_result hit (async, 1 int)",

@@ -172,16 +172,24 @@ def _apply(fn: Any, **options: Any) -> Any:
     out = state.out
     store = state.store
     # Calls the inlined hit path answers: positional, with a key that is args + defaults.
-    pad_of = (state.keys.inline_pads if store is not None else {}).get
+    pads = state.keys.inline_pads if store is not None else {}
+    pad_of = pads.get
+    arity = next((n for n, pad in pads.items() if not pad), -1)  # every parameter passed
     data = store.data if store is not None else {}
     get, touch = data.get, getattr(data, "move_to_end", None)
     clock = store.clock if store is not None else time.monotonic  # unused without a store
 
     def make_sync(func: Callable[..., Any]) -> Callable[..., Any]:
         def cached(*args: Any, **kwargs: Any) -> Any:
-            pad = None if kwargs else pad_of(len(args))
-            if pad is not None:
-                key = args + pad  # defaults appended: the key state.call would build
+            if not kwargs:
+                if len(args) == arity:
+                    key: Any = args
+                else:  # defaults appended: the key state.call would build
+                    pad = pad_of(len(args))
+                    key = None if pad is None else args + pad
+            else:
+                key = None
+            if key is not None:
                 try:
                     entry = get(key)
                 except TypeError:  # unhashable argument: keyed by content below
@@ -199,9 +207,15 @@ def _apply(fn: Any, **options: Any) -> Any:
 
     def make_async(func: Callable[..., Any]) -> Callable[..., Any]:
         async def cached(*args: Any, **kwargs: Any) -> Any:
-            pad = None if kwargs else pad_of(len(args))
-            if pad is not None:
-                key = args + pad  # defaults appended: the key state.call would build
+            if not kwargs:
+                if len(args) == arity:
+                    key: Any = args
+                else:  # defaults appended: the key state.call would build
+                    pad = pad_of(len(args))
+                    key = None if pad is None else args + pad
+            else:
+                key = None
+            if key is not None:
                 try:
                     entry = get(key)
                 except TypeError:  # unhashable argument: keyed by content below
