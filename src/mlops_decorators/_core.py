@@ -114,7 +114,14 @@ def is_decoratable(obj: object) -> bool:
 
 
 def qualified_name(fn: Callable[..., Any]) -> str:
-    """The name logs and statistics use for `fn`: its ``__qualname__`` (or repr as a fallback)."""
+    """The name logs and statistics use for `fn`: its ``__qualname__``.
+
+    A partial is named after the function it wraps and a callable object after its class, so
+    names stay stable across processes (a repr would carry a memory address).
+    """
     if isinstance(fn, (staticmethod, classmethod)):
         fn = fn.__func__
-    return getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or repr(fn)
+    while isinstance(fn, functools.partial):
+        fn = fn.func
+    name = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None)
+    return name if isinstance(name, str) else type(fn).__qualname__
