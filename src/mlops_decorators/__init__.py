@@ -26,6 +26,14 @@ if TYPE_CHECKING:
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
+    from .caching import (
+        CacheBackend,
+        CacheInfo,
+        MemoryBackend,
+        RedisBackend,
+        SQLiteBackend,
+        cache_result,
+    )
     from .call_logging import DEFAULT_REDACT, log_calls
     from .exceptions import MlopsDecoratorsError, RetryExhaustedError
     from .retrying import (
@@ -43,6 +51,12 @@ if TYPE_CHECKING:
 # Public name -> the submodule that defines it. Module names never equal a public name, so
 # importing a submodule can never shadow a decorator on the package (see tests/test_package.py).
 _EXPORTS: dict[str, str] = {
+    "CacheBackend": "caching",
+    "CacheInfo": "caching",
+    "MemoryBackend": "caching",
+    "RedisBackend": "caching",
+    "SQLiteBackend": "caching",
+    "cache_result": "caching",
     "DEFAULT_REDACT": "call_logging",
     "log_calls": "call_logging",
     "MlopsDecoratorsError": "exceptions",
@@ -65,14 +79,20 @@ _EXPORTS: dict[str, str] = {
 
 __all__ = [
     "DEFAULT_REDACT",
+    "CacheBackend",
+    "CacheInfo",
+    "MemoryBackend",
     "MlopsDecoratorsError",
+    "RedisBackend",
     "RetryBudget",
     "RetryExhaustedError",
     "RetryState",
     "RetryStats",
+    "SQLiteBackend",
     "Timer",
     "TimerStats",
     "__version__",
+    "cache_result",
     "get_timer_stats",
     "log_calls",
     "reset_retry_settings",
