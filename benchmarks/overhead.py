@@ -89,9 +89,11 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"Python {sys.version.split()[0]}, {number} calls x best of {repeat}; overhead in ns/call"
     )
-    print(f"{'group':<34} {'implementation':<36} {'overhead':>10} {'ours/this':>10}  target")
+    groups = load_groups(args.only)
+    width = max([len(label) for g in groups for label in (g.ours_label, *g.peers)], default=14)
+    print(f"{'group':<34} {'implementation':<{width}} {'overhead':>9} {'ours/this':>10}  target")
     missed = 0
-    for group in load_groups(args.only):
+    for group in groups:
         overhead = measure(group, number, repeat)
         ours = overhead[group.ours_label]
         for label, value in overhead.items():
@@ -102,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
                 met = ours / value <= target
                 missed += not met
                 verdict = f"<= {target}x {'met' if met else 'MISSED'}"
-            print(f"{group.name:<34} {label:<36} {value:>10.0f} {ratio:>10}  {verdict}")
+            print(f"{group.name:<34} {label:<{width}} {value:>9.0f} {ratio:>10}  {verdict}")
     print(f"targets missed: {missed}")
     return 0
 
