@@ -5,7 +5,9 @@ the GIL, and entries are immutable tuples ``(value, deadline, weight)``: a reade
 old entry or its replacement, never a torn one. An entry may be evicted by another thread
 between a reader's ``get`` and its ``move_to_end``; the reader still returns the value it
 read (it was live when read) and ignores the ``KeyError``. Writers (insertion, eviction,
-expiry, deletion) serialise on one lock per store.
+expiry, deletion) serialise on one lock per store, and never iterate ``data`` (a reader's
+``move_to_end`` would invalidate the iterator): eviction takes the oldest entry with
+``popitem``.
 
 Every entry of a store has the same TTL, so insertion order is deadline order: a second
 ordered dict keeps keys by deadline and expired entries are purged from its front in O(1)
@@ -162,8 +164,11 @@ class MemoryStore:
         while (self.maxsize is not None and len(data) > self.maxsize) or (
             self.max_bytes is not None and self.bytes > self.max_bytes
         ):
-            key, entry = next(iter(data.items()))
-            self._remove(key, entry)
+            # popitem is one C call: an iterator here would fail when a lock-free reader's
+            # move_to_end lands between creating it and reading from it.
+            key, entry = data.popitem(last=False)
+            self._by_deadline.pop(key, None)
+            self.bytes -= entry[2]
             self._evictions.increment()
 
     def _remove(self, key: Hashable, entry: Entry) -> None:
