@@ -8,7 +8,7 @@ import random
 from collections.abc import Iterator
 from unittest import mock
 
-from mlops_decorators import _retry_policy
+from mlops_decorators import _retry_budget, _retry_policy
 
 
 class FakeClock:
@@ -40,6 +40,7 @@ def fake_seams(seed: int = 1234, start: float = 1000.0) -> Iterator[FakeClock]:
     clock = FakeClock(start)
     with (
         mock.patch.object(_retry_policy, "clock", clock.monotonic),
+        mock.patch.object(_retry_budget, "clock", clock.monotonic),
         mock.patch.object(_retry_policy, "sleep", clock.sleep),
         mock.patch.object(_retry_policy, "async_sleep", clock.async_sleep),
         mock.patch.object(_retry_policy, "rng", random.Random(seed)),

@@ -1,14 +1,15 @@
-"""The decision engine behind `retry` and `retry_context`: options, waits, budgets, one run.
+"""The decision engine behind `retry` and `retry_context`: options, waits, one run.
 
 `Policy` holds the validated options of one decorated function (or one block) and its
 statistics. `Run` is the state of one call that needs a second attempt; the decorator's
 slow path and the block form both drive a `Run` with the same ``for attempt in run: with
 attempt: ...`` loop, so every decision (retry or give up, how long to wait, what to log and
-count) is made in one place.
+count) is made in one place. The budget (`_retry_budget`) and the reading of Retry-After
+advice (`_retry_after`) live in their own modules.
 
-Test seam: the engine reads `clock`, `sleep`, `async_sleep`, `wall_clock` and `rng` from
-this module at call time, so tests replace them (``monkeypatch.setattr(_retry_policy,
-"clock", fake.monotonic)``) and never wait for real. `settings` holds the switches set by
+Test seam: the engine reads `clock`, `sleep`, `async_sleep` and `rng` from this module at
+call time, so tests replace them (``monkeypatch.setattr(_retry_policy, "clock",
+fake.monotonic)``) and never wait for real. `settings` holds the switches set by
 `set_retry_waits` and `set_retries`.
 """
 
@@ -27,6 +28,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from . import _checks
+from ._retry_after import retry_after
+from ._retry_budget import RetryBudget
 from ._stats import Counter
 from ._values import DEFAULT_REDACT, Summarizer, format_duration
 from .exceptions import RetryExhaustedError
@@ -45,7 +48,6 @@ async def _asyncio_sleep(seconds: float) -> None:
 
 
 async_sleep: Callable[[float], Any] = _asyncio_sleep
-wall_clock: Callable[[], float] = time.time  # only for HTTP-date Retry-After values
 rng = random.Random()
 
 NO_WAIT_ENV = "MLOPS_DECORATORS_RETRY_NO_WAIT"
@@ -188,146 +190,6 @@ class Stats:
             )
 
 
-class _Bucket:
-    __slots__ = ("calls", "index", "retries")
-
-    def __init__(self, index: int) -> None:
-        self.index = index
-        self.calls = Counter()
-        self.retries = 0
-
-
-class RetryBudget:
-    """A limit on retries relative to calls, shared by any number of functions.
-
-    Within a sliding ``window``, a retry is allowed while the retries already made stay below
-    ``ratio * calls + min_retries_per_s * window``. When a dependency is down every call
-    fails; without a budget each caller multiplies the load by ``max_attempts``; with one,
-    the extra load stays near ``ratio``. Refused retries raise the failure at once.
-
-    The window is kept in ten buckets (so it slides in tenths of ``window``). Recording a
-    call takes no lock (one lock-free counter step); checking a retry takes a short lock.
-    Under heavy thread contention a call landing exactly as its bucket is recycled may go
-    uncounted, which only makes the budget slightly stricter.
-
-    Args:
-        ratio: Retries allowed per call in the window (0.2: one retry per five calls).
-        min_retries_per_s: A floor, so that rarely-called functions can still retry.
-        window: Length of the sliding window, in seconds or as a `timedelta`.
-
-    Raises:
-        TypeError: An argument is not a number.
-        ValueError: ``ratio`` or ``min_retries_per_s`` is negative, or ``window`` is not
-            positive.
-
-    Example:
-        >>> budget = RetryBudget(ratio=0.1, min_retries_per_s=0.0, window=60)
-        >>> budget.can_retry()  # no calls yet, no floor: nothing to spend
-        False
-    """
-
-    BUCKETS = 10
-
-    __slots__ = (
-        "_buckets",
-        "_lock",
-        "_per_bucket",
-        "_refusals",
-        "min_retries_per_s",
-        "ratio",
-        "window",
-    )
-
-    def __init__(
-        self, ratio: float = 0.2, min_retries_per_s: float = 1.0, window: float | timedelta = 10.0
-    ) -> None:
-        self.ratio = _non_negative("ratio", ratio)
-        self.min_retries_per_s = _non_negative("min_retries_per_s", min_retries_per_s)
-        self.window: float = _checks.seconds("window", window, allow_zero=False)  # type: ignore[assignment]
-        self._per_bucket = self.BUCKETS / self.window  # bucket index = time * _per_bucket
-        self._buckets = [_Bucket(-self.BUCKETS - 1) for _ in range(self.BUCKETS)]
-        self._lock = threading.Lock()
-        self._refusals = Counter()
-
-    def __repr__(self) -> str:
-        return (
-            f"RetryBudget(ratio={self.ratio!r}, min_retries_per_s={self.min_retries_per_s!r}, "
-            f"window={self.window!r})"
-        )
-
-    @property
-    def refusals(self) -> int:
-        """How many retries this budget has refused so far."""
-        return self._refusals.value
-
-    def record_call(self, now: float | None = None) -> None:
-        """Count one call (`retry` does this for you). Lock-free unless a bucket turns.
-
-        Args:
-            now: When the call started, if already read from the monotonic clock.
-        """
-        if now is None:
-            now = clock()
-        index = int(now * self._per_bucket)
-        bucket = self._buckets[index % self.BUCKETS]
-        if bucket.index != index:
-            bucket = self._bucket(index)
-        bucket.calls.increment()
-
-    def _bucket(self, index: int) -> _Bucket:
-        with self._lock:
-            slot = index % self.BUCKETS
-            bucket = self._buckets[slot]
-            if bucket.index < index:
-                bucket = self._buckets[slot] = _Bucket(index)
-            return bucket  # an older index (a slow thread) lands in the newer bucket
-
-    def _in_window(self, index: int) -> tuple[int, int]:
-        oldest = index - self.BUCKETS
-        calls = retries = 0
-        for bucket in self._buckets:
-            if oldest < bucket.index <= index:
-                calls += bucket.calls.value
-                retries += bucket.retries
-        return calls, retries
-
-    def _allows(self, calls: int, retries: int) -> bool:
-        return retries < self.ratio * calls + self.min_retries_per_s * self.window
-
-    def can_retry(self) -> bool:
-        """Whether a retry made now would be allowed (nothing is recorded).
-
-        Returns:
-            True while the retries in the window are below the allowance.
-        """
-        with self._lock:
-            return self._allows(*self._in_window(int(clock() * self._per_bucket)))
-
-    def try_spend(self) -> bool:
-        """Record a retry now if the budget allows it; count a refusal if not (`retry` does
-        this before each retry).
-
-        Returns:
-            True if the retry may go ahead.
-        """
-        index = int(clock() * self._per_bucket)
-        bucket = self._bucket(index)
-        with self._lock:
-            if self._allows(*self._in_window(index)):
-                bucket.retries += 1
-                return True
-        self._refusals.increment()
-        return False
-
-
-def _non_negative(name: str, value: float) -> float:
-    if not isinstance(value, (int, float)) or isinstance(value, bool):
-        raise TypeError(f"{name} must be a number >= 0, got {type(value).__name__} {value!r}")
-    if not math.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
-    return float(value)
-
-
 def _exception_filter(
     value: object,
 ) -> tuple[tuple[type[BaseException], ...], Callable[[BaseException], bool] | None]:
@@ -350,66 +212,16 @@ def _exception_filter(
     )
 
 
-def _is_timedelta(value: object) -> bool:
-    # A timedelta exists only once datetime is imported: never import it just to check.
-    datetime = sys.modules.get("datetime")
-    return datetime is not None and isinstance(value, datetime.timedelta)
-
-
 def _jitter(value: object) -> str | float | None:
     if value is None or value in JITTER_MODES:
         return value
-    if (isinstance(value, (int, float)) and not isinstance(value, bool)) or _is_timedelta(value):
+    try:
         return _checks.seconds("jitter", value)  # type: ignore[arg-type]
-    raise ValueError(
-        f"jitter must be 'full', 'equal', 'decorrelated', None or a number of seconds >= 0, "
-        f"got {value!r}"
-    )
-
-
-def retry_after(exc: BaseException) -> float | None:
-    """Seconds `exc` asks to wait: its ``retry_after`` attribute or a ``Retry-After`` header.
-
-    The header is read from ``exc.response.headers`` (requests, httpx and aiohttp errors carry
-    one) as delta-seconds or an HTTP-date. Anything unreadable counts as no advice.
-    """
-    value = getattr(exc, "retry_after", None)
-    if value is None:
-        headers = getattr(getattr(exc, "response", None), "headers", None)
-        if headers is None:
-            return None
-        try:
-            value = headers.get("Retry-After")
-            if value is None:  # plain dicts are case-sensitive
-                value = headers.get("retry-after")
-        except Exception:  # an unexpected headers type is not worth failing the call
-            return None
-    if _is_timedelta(value):
-        seconds: float = value.total_seconds()
-    elif isinstance(value, (int, float)) and not isinstance(value, bool):
-        seconds = float(value)
-    elif isinstance(value, (str, bytes)):
-        seconds = _parse_header(value.decode("latin-1") if isinstance(value, bytes) else value)
-    else:
-        return None
-    return max(seconds, 0.0) if math.isfinite(seconds) else None
-
-
-def _parse_header(text: str) -> float:
-    try:
-        return float(text.strip())
-    except ValueError:
-        pass
-    from datetime import datetime, timezone  # rare path: keep the module import light
-    from email.utils import parsedate_to_datetime
-
-    try:
-        when = parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
-        return math.nan
-    if when.tzinfo is None:  # RFC 9110 dates are GMT
-        when = when.replace(tzinfo=timezone.utc)
-    return (when - datetime.fromtimestamp(wall_clock(), timezone.utc)).total_seconds()
+    except TypeError:
+        raise ValueError(
+            "jitter must be 'full', 'equal', 'decorrelated', None or a number of seconds "
+            f">= 0, got {value!r}"
+        ) from None
 
 
 class Policy:
@@ -453,7 +265,9 @@ class Policy:
         self.exception_classes, self.exception_predicate = _exception_filter(exceptions)
         self.delay: float = _checks.seconds("delay", delay)  # type: ignore[assignment]
         if not isinstance(backoff, (int, float)) or isinstance(backoff, bool):
-            raise TypeError(f"backoff must be a number >= 1, got {type(backoff).__name__}")
+            raise TypeError(
+                f"backoff must be a number >= 1, got {type(backoff).__name__} {backoff!r}"
+            )
         if not (math.isfinite(backoff) and backoff >= 1):
             raise ValueError(f"backoff must be a finite number >= 1, got {backoff!r}")
         self.backoff = float(backoff)
@@ -508,13 +322,10 @@ class Policy:
         return min(cap, base + rng.uniform(0.0, jitter))  # type: ignore[arg-type]
 
 
-def _summary(attempt: int, error: BaseException | None, result: Any) -> str:
+def _outcome(error: BaseException | None, result: Any) -> str:
+    """One line for what an attempt ended with: ``Type: message`` or ``returned <value>``."""
     if error is None:
-        return f"attempt {attempt}: returned {_summaries.value(result)}"
-    return f"attempt {attempt}: {_describe(error)}"
-
-
-def _describe(error: BaseException) -> str:
+        return f"returned {_summaries.value(result)}"
     message = str(error)
     if len(message) > 120:
         message = message[:117] + "..."
@@ -589,7 +400,12 @@ class Run:
         if self.finished:
             raise StopIteration
         if self.wait:
-            sleep(self.wait)
+            self.check_deadline(self.wait)
+            try:
+                sleep(self.wait)
+            except BaseException:  # Ctrl-C during the wait ends the call
+                self.count_giveup()
+                raise
         return self.begin()
 
     def __aiter__(self) -> Run:
@@ -599,21 +415,50 @@ class Run:
         if self.finished:
             raise StopAsyncIteration
         if self.wait:
-            await async_sleep(self.wait)
+            self.check_deadline(self.wait)
+            try:
+                await async_sleep(self.wait)
+            except BaseException:  # cancellation during the wait ends the call
+                self.count_giveup()
+                raise
         return self.begin()
 
     def begin(self) -> Attempt:
-        """Start the next attempt, or give up if the deadline has come meanwhile."""
+        """Start the next attempt, unless the deadline has come meanwhile."""
         if self.attempt:
-            if clock() >= self.deadline_at:  # a real sleep may overshoot by a little
-                self.finished = True
-                self.stop("the deadline passed during the wait", always=True)
-                self.raise_outcome()
+            self.check_deadline(0.0)  # a real sleep may overshoot, a hook may be slow
             with self.policy.stats.lock:
                 self.policy.stats.slow_attempts += 1
         self.attempt += 1
         self.finished = True  # until the attempt reports a failure worth retrying
         return Attempt(self, self.attempt)
+
+    def too_late(self, wait: float, now: float) -> str:
+        """Why no attempt could start before the deadline after `wait` seconds from `now`,
+        or ``""``."""
+        left = self.deadline_at - now
+        if wait < left:
+            return ""
+        deadline = format_duration(self.policy.deadline)  # type: ignore[arg-type]
+        if left <= 0:
+            return f"the deadline of {deadline} has passed"
+        return (
+            f"the deadline of {deadline} leaves {format_duration(left)}, less than the "
+            f"{format_duration(wait)} wait"
+        )
+
+    def check_deadline(self, wait: float) -> None:
+        """Give up (raise the last outcome) if the next attempt could not start in time.
+
+        Checked again just before a wait and before an attempt, because time passes in
+        hooks, log handlers and oversleeping."""
+        if self.deadline_at == math.inf:
+            return
+        reason = self.too_late(wait, clock())
+        if reason:
+            self.finished = True
+            self.stop(reason, always=True)
+            self.raise_outcome()
 
     def exited(self, error: BaseException | None, result: Any) -> bool:
         """Judge the attempt that just ended; True swallows its exception to retry."""
@@ -665,25 +510,27 @@ class Run:
         if not settings.waits:
             wait = 0.0
         now = clock()
-        if now + wait >= self.deadline_at:
-            deadline, left = format_duration(policy.deadline or 0.0), self.deadline_at - now
-            if left <= 0:
-                return self.stop(f"the deadline of {deadline} has passed", always=True)
-            return self.stop(
-                f"the deadline of {deadline} leaves {format_duration(left)}, less than the "
-                f"{format_duration(wait)} wait",
-                always=True,
+        late = self.too_late(wait, now)
+        if late:
+            return self.stop(late, always=True)
+        if policy.budget is not None and not policy.budget.try_spend(now):
+            with policy.stats.lock:
+                policy.stats.budget_refusals += 1
+            self.log(
+                "retry budget exhausted: not retrying %s after attempt %d/%d (%s)",
+                budget_refused=True,
             )
-        if policy.budget is not None and not policy.budget.try_spend():
-            self.refused(error, result)
             return self.stop("the retry budget refused a retry", always=True)
-        self.retrying(error, result, wait, now)
+        self.retrying(wait, now)
         return True
+
+    def count_giveup(self) -> None:
+        with self.policy.stats.lock:
+            self.policy.stats.giveups += 1
 
     def stop(self, reason: str, *, always: bool = False) -> bool:
         """Record giving up; note why on the exception when retrying played a part."""
-        with self.policy.stats.lock:
-            self.policy.stats.giveups += 1
+        self.count_giveup()
         self.reason = reason
         error = self.last[0]
         if error is not None and (always or self.attempt > 1) and hasattr(error, "add_note"):
@@ -702,7 +549,7 @@ class Run:
         if self.omitted:
             lines.insert(1 + NOTE_LINES // 2, f"... {self.omitted} more failures ...")
         if error is None:
-            lines.append(_summary(self.attempt, None, result))
+            lines.append(f"attempt {self.attempt}: {_outcome(None, result)}")
         return "\n  ".join(lines)
 
     def raise_outcome(self) -> None:
@@ -712,34 +559,14 @@ class Run:
             raise error
         raise RetryExhaustedError(self.note(), last_result=result, attempts=self.attempt)
 
-    def refused(self, error: BaseException | None, result: Any) -> None:
+    def retrying(self, wait: float, now: float) -> None:
+        """Schedule the retry: remember the failure, call the hook, count it, log it."""
         policy = self.policy
-        with policy.stats.lock:
-            policy.stats.budget_refusals += 1
-        log: logging.Logger = policy.logger  # type: ignore[assignment]
-        if log.isEnabledFor(logging.WARNING):
-            what = _describe(error) if error is not None else f"returned {_summaries.value(result)}"
-            log.warning(
-                "retry budget exhausted: not retrying %s after attempt %d/%d (%s)",
-                policy.name,
-                self.attempt,
-                policy.max_attempts,
-                what,
-                extra={
-                    "function": policy.name,
-                    "attempt": self.attempt,
-                    "max_attempts": policy.max_attempts,
-                    "exception": None if error is None else type(error).__name__,
-                    "budget_refused": True,
-                },
-            )
-
-    def retrying(self, error: BaseException | None, result: Any, wait: float, now: float) -> None:
-        policy = self.policy
+        error, result = self.last
         if len(self.history) == NOTE_LINES:  # keep notes short with max_attempts=1000
             del self.history[NOTE_LINES // 2]
             self.omitted += 1
-        self.history.append(_summary(self.attempt, error, result))
+        self.history.append(f"attempt {self.attempt}: {_outcome(error, result)}")
         self.wait = wait
         if policy.on_retry is not None:
             policy.on_retry(
@@ -756,22 +583,32 @@ class Run:
         with policy.stats.lock:
             policy.stats.retries += 1
             policy.stats.sleep_s += wait
+        self.log(
+            "retrying %s: attempt %d/%d failed (%s); next attempt in %s",
+            wait,
+            next_wait_s=wait,
+            elapsed_s=now - self.start,
+        )
+
+    def log(self, message: str, wait: float | None = None, **fields: object) -> None:
+        """One WARNING about the attempt that just failed, with structured ``extra`` fields.
+
+        `message` formats the function, the attempt, ``max_attempts``, the outcome and, when
+        given, the `wait`."""
+        policy = self.policy
         log: logging.Logger = policy.logger  # type: ignore[assignment]
-        if log.isEnabledFor(logging.WARNING):
-            what = _describe(error) if error is not None else f"returned {_summaries.value(result)}"
-            log.warning(
-                "retrying %s: attempt %d/%d failed (%s); next attempt in %s",
-                policy.name,
-                self.attempt,
-                policy.max_attempts,
-                what,
-                format_duration(wait),
-                extra={
-                    "function": policy.name,
-                    "attempt": self.attempt,
-                    "max_attempts": policy.max_attempts,
-                    "exception": None if error is None else type(error).__name__,
-                    "next_wait_s": wait,
-                    "elapsed_s": now - self.start,
-                },
-            )
+        if not log.isEnabledFor(logging.WARNING):
+            return
+        error, result = self.last
+        args = (policy.name, self.attempt, policy.max_attempts, _outcome(error, result))
+        log.warning(
+            message,
+            *args if wait is None else (*args, format_duration(wait)),
+            extra={
+                "function": policy.name,
+                "attempt": self.attempt,
+                "max_attempts": policy.max_attempts,
+                "exception": None if error is None else type(error).__name__,
+                **fields,
+            },
+        )

@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 from . import _retry_policy as _engine
 from ._core import bare_or_called, decorate, qualified_name
-from ._retry_policy import Attempt, Policy, RetryBudget, RetryState, RetryStats, Run
+from ._retry_budget import RetryBudget
+from ._retry_policy import Attempt, Policy, RetryState, RetryStats, Run
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator

@@ -1,0 +1,65 @@
+"""How long a failure asks to wait: a ``retry_after`` attribute or a ``Retry-After`` header.
+
+Servers that shed load say when to come back (HTTP 429 and 503 responses). `retry_after`
+reads that advice from an exception, in the forms the common HTTP clients attach it;
+anything it cannot read counts as no advice, so the caller falls back to its own backoff.
+`wall_clock` (replaced by tests) is read only for HTTP-date values.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from collections.abc import Callable
+
+wall_clock: Callable[[], float] = time.time
+
+
+def retry_after(exc: BaseException) -> float | None:
+    """Seconds `exc` asks to wait (>= 0), or None when it gives no readable advice.
+
+    The advice is the exception's ``retry_after`` attribute (seconds, a `timedelta` or a
+    header string) or else the ``Retry-After`` header of ``exc.response.headers`` (requests,
+    httpx and aiohttp errors carry one), as delta-seconds or an HTTP-date.
+    """
+    value = getattr(exc, "retry_after", None)
+    if value is None:
+        headers = getattr(getattr(exc, "response", None), "headers", None)
+        if headers is None:
+            return None
+        try:
+            value = headers.get("Retry-After")
+            if value is None:  # plain dicts are case-sensitive
+                value = headers.get("retry-after")
+        except Exception:  # an unexpected headers type is not worth failing the call
+            return None
+    # A timedelta can only exist once datetime is imported: never import it just to check.
+    datetime = sys.modules.get("datetime")
+    if datetime is not None and isinstance(value, datetime.timedelta):
+        seconds: float = value.total_seconds()
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        seconds = float(value)
+    elif isinstance(value, (str, bytes)):
+        seconds = _parse_header(value.decode("latin-1") if isinstance(value, bytes) else value)
+    else:
+        return None
+    return max(seconds, 0.0) if math.isfinite(seconds) else None
+
+
+def _parse_header(text: str) -> float:
+    """Seconds from a header value (delta-seconds or an HTTP-date); NaN when unreadable."""
+    try:
+        return float(text.strip())
+    except ValueError:
+        pass
+    from datetime import datetime, timezone  # rare path: keep the module import light
+    from email.utils import parsedate_to_datetime
+
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return math.nan
+    if when.tzinfo is None:  # RFC 9110 dates are GMT
+        when = when.replace(tzinfo=timezone.utc)
+    return (when - datetime.fromtimestamp(wall_clock(), timezone.utc)).total_seconds()
