@@ -43,7 +43,8 @@ def main(argv: list[str] | None = None) -> int:
     bare = median_start_ms("pass", runs)
     package = median_start_ms("import mlops_decorators", runs)
     one = median_start_ms("from mlops_decorators import timer", runs)
-    print(f"median of {runs} fresh interpreters (python -S -c ...), Python {sys.version.split()[0]}")
+    version = sys.version.split()[0]
+    print(f"median of {runs} fresh interpreters (python -S -c ...), Python {version}")
     print(f"{'bare interpreter':<40} {bare:8.2f} ms")
     print(f"{'import mlops_decorators':<40} {package:8.2f} ms  (+{package - bare:.2f} ms)")
     print(f"{'from mlops_decorators import timer':<40} {one:8.2f} ms  (+{one - bare:.2f} ms)")

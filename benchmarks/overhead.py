@@ -2,8 +2,8 @@
 
 Overhead is the time of a decorated call minus the time of the same bare call, in
 nanoseconds, taken as the best of several interleaved repeats to shave off noise. Each
-decorator's cases live in ``bench_<concern>.py`` beside this file (a ``groups()`` function);
-this script finds them all.
+decorator's cases live in ``bench_<concern>.py`` beside this file (a ``groups()`` function,
+and optionally ``notes()`` for other measurements); this script finds them all.
 
 Run ``python benchmarks/overhead.py`` (``--quick`` for a smoke run, ``--only retry`` to run
 groups whose name contains a word).
@@ -70,13 +70,23 @@ def measure(group: Group, number: int, repeat: int) -> dict[str, float]:
     return {label: max(best[label] - best["bare"], 0.0) for label in candidates}
 
 
-def load_groups(only: str | None) -> list[Group]:
+def load(only: str | None) -> tuple[list[Group], list[str]]:
+    """The groups whose name contains `only`, and the notes of the modules they come from.
+
+    A module's optional ``notes()`` returns lines for measurements that are not per-call
+    overheads (throughput, say).
+    """
     here = Path(__file__).parent
     sys.path.insert(0, str(here))
     groups: list[Group] = []
+    notes: list[str] = []
     for path in sorted(here.glob("bench_*.py")):
-        groups.extend(importlib.import_module(path.stem).groups())
-    return [g for g in groups if only is None or only in g.name]
+        module = importlib.import_module(path.stem)
+        chosen = [g for g in module.groups() if only is None or only in g.name]
+        groups.extend(chosen)
+        if chosen and hasattr(module, "notes"):
+            notes.extend(module.notes())
+    return groups, notes
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -89,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"Python {sys.version.split()[0]}, {number} calls x best of {repeat}; overhead in ns/call"
     )
-    groups = load_groups(args.only)
+    groups, notes = load(args.only)
     width = max([len(label) for g in groups for label in (g.ours_label, *g.peers)], default=14)
     print(f"{'group':<34} {'implementation':<{width}} {'overhead':>9} {'ours/this':>10}  target")
     missed = 0
@@ -105,6 +115,9 @@ def main(argv: list[str] | None = None) -> int:
                 missed += not met
                 verdict = f"<= {target}x {'met' if met else 'MISSED'}"
             print(f"{group.name:<34} {label:<{width}} {value:>9.0f} {ratio:>10}  {verdict}")
+    for line in notes:
+        print(line)
+        missed += "MISSED" in line
     print(f"targets missed: {missed}")
     return 0
 
