@@ -436,9 +436,9 @@ class Run:
     def too_late(self, wait: float, now: float) -> str:
         """Why no attempt could start before the deadline after `wait` seconds from `now`,
         or ``""``."""
-        left = self.deadline_at - now
-        if wait < left:
+        if now + wait < self.deadline_at:  # not `wait < deadline_at - now`: rounds otherwise
             return ""
+        left = self.deadline_at - now
         deadline = format_duration(self.policy.deadline)  # type: ignore[arg-type]
         if left <= 0:
             return f"the deadline of {deadline} has passed"
