@@ -494,6 +494,31 @@ def test_deadline_passed_during_an_overshooting_sleep(clock: FakeClock) -> None:
         assert "the deadline of 5 s has passed" in notes(info.value)
 
 
+def test_no_sleep_after_a_slow_hook_used_the_time_left(clock: FakeClock) -> None:
+    def slow_hook(state: RetryState) -> None:
+        clock.advance(4.0)  # e.g. a metrics call that hung for four seconds
+
+    flaky = Flaky(failures=100)
+    fn = retry(max_attempts=10, delay=2, jitter=None, deadline=5, on_retry=slow_hook)(flaky)
+    with pytest.raises(ConnectionError) as info:
+        fn()
+    # at t=0 the 2 s wait fitted; after the hook only 1 s is left: no sleep, no attempt
+    assert clock.sleeps == []
+    assert flaky.calls == 1
+    assert fn.retry_stats().giveups == 1
+    if HAS_NOTES:
+        assert "the deadline of 5 s leaves 1 s, less than the 2 s wait" in notes(info.value)
+
+
+def test_zero_wait_after_a_slow_hook_does_not_start_a_late_attempt(clock: FakeClock) -> None:
+    fn = retry(max_attempts=10, delay=0, deadline=5, on_retry=lambda state: clock.advance(6.0))(
+        Flaky(failures=100)
+    )
+    with pytest.raises(ConnectionError):
+        fn()
+    assert fn.retry_stats().attempts == 1
+
+
 def test_deadline_with_results_raises_retry_exhausted_error(clock: FakeClock) -> None:
     fn = retry(max_attempts=10, delay=3, jitter=None, deadline=5, retry_on_result=bool)(lambda: 1)
     with pytest.raises(RetryExhaustedError, match="deadline") as info:
@@ -741,11 +766,13 @@ async def test_cancellation_during_an_attempt_propagates_at_once(clock: FakeCloc
     assert clock.sleeps == []
 
 
-async def test_cancellation_during_a_sleep_propagates_at_once() -> None:
-    # Real asyncio.sleep of an hour: only cancellation can end this test quickly.
+@pytest.mark.parametrize("exceptions", [Exception, BaseException, lambda exc: True])
+async def test_cancellation_during_a_sleep_propagates_at_once(exceptions: Any) -> None:
+    # Real asyncio.sleep of an hour: only cancellation can end this test quickly, and a
+    # cancellation that was swallowed or retried would leave the task running.
     calls = 0
 
-    @retry(max_attempts=5, delay=3600, jitter=None)
+    @retry(max_attempts=5, delay=3600, jitter=None, exceptions=exceptions)
     async def down() -> None:
         nonlocal calls
         calls += 1
@@ -757,9 +784,81 @@ async def test_cancellation_during_a_sleep_propagates_at_once() -> None:
     assert calls == 1
     assert not task.done()
     task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
+    done, _ = await asyncio.wait({task}, timeout=1.0)
+    assert done == {task}
+    assert task.cancelled()
     assert calls == 1
+    stats = down.retry_stats()
+    assert (stats.calls, stats.retries, stats.successes, stats.giveups) == (1, 1, 0, 1)
+
+
+async def test_async_waits_use_asyncio_sleep_and_let_other_tasks_run(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    real_sleep = asyncio.sleep
+    waits: list[float] = []
+    ticks = 0
+
+    async def recording_sleep(seconds: float, result: Any = None) -> Any:
+        waits.append(seconds)
+        return await real_sleep(0, result)
+
+    async def other_task() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await real_sleep(0)
+
+    monkeypatch.setattr(asyncio, "sleep", recording_sleep)
+    ticks_during_wait: list[int] = []
+
+    @retry(max_attempts=3, delay=5, jitter=None)
+    async def fetch() -> str:
+        ticks_during_wait.append(ticks)
+        if len(ticks_during_wait) < 3:
+            raise ConnectionError
+        return "ok"
+
+    background = asyncio.create_task(other_task())
+    try:
+        assert await fetch() == "ok"
+    finally:
+        background.cancel()
+    assert waits == [5.0, 10.0]
+    # the other task ran during each wait: the loop was never blocked
+    assert ticks_during_wait[0] < ticks_during_wait[1] < ticks_during_wait[2]
+
+
+async def test_async_gives_up_with_the_last_exception_itself(clock: FakeClock) -> None:
+    raised: list[ConnectionError] = []
+
+    @retry(max_attempts=3, delay=1, jitter=None)
+    async def fetch() -> None:
+        raised.append(ConnectionError(f"reset {len(raised) + 1}"))
+        raise raised[-1]
+
+    with pytest.raises(ConnectionError) as info:
+        await fetch()
+    assert info.value is raised[-1]
+    assert info.value.__context__ is None
+    frames = [frame.name for frame in traceback.extract_tb(info.value.__traceback__)]
+    assert frames[-1] == "fetch"
+    if HAS_NOTES:
+        assert "gave up after 3 attempts in 3 s" in notes(info.value)
+
+
+def test_keyboard_interrupt_during_a_wait_propagates_and_is_counted(clock: FakeClock) -> None:
+    def interrupted(seconds: float) -> None:
+        raise KeyboardInterrupt
+
+    _retry_policy.sleep = interrupted  # fake_seams restores it
+    flaky = Flaky(failures=5)
+    fn = retry(max_attempts=5, exceptions=BaseException)(flaky)
+    with pytest.raises(KeyboardInterrupt):
+        fn()
+    assert flaky.calls == 1
+    stats = fn.retry_stats()
+    assert (stats.calls, stats.successes, stats.giveups) == (1, 0, 1)
 
 
 def test_real_sleep_is_the_default_seam() -> None:
@@ -988,10 +1087,14 @@ def test_environment_variables_are_read_by_reset(
     assert getattr(_retry_policy.settings, attribute) is True
 
 
-def test_environment_variables_are_read_at_import() -> None:
+@pytest.mark.parametrize(
+    ("variable", "expected_calls"),
+    [("MLOPS_DECORATORS_RETRY_NO_WAIT", 3), ("MLOPS_DECORATORS_RETRY_DISABLED", 1)],
+)
+def test_environment_variables_are_read_at_import(variable: str, expected_calls: int) -> None:
     script = (
         "import time\n"
-        "from mlops_decorators.retrying import retry\n"
+        "from mlops_decorators import retry\n"
         "calls = []\n"
         "@retry(max_attempts=3, delay=3600)\n"
         "def f():\n"
@@ -1002,13 +1105,15 @@ def test_environment_variables_are_read_at_import() -> None:
         "    f()\n"
         "except OSError:\n"
         "    pass\n"
-        "assert len(calls) == 3 and time.monotonic() - start < 5, calls\n"
+        "print(len(calls), time.monotonic() - start < 5)\n"
     )
-    env = {**os.environ, "MLOPS_DECORATORS_RETRY_NO_WAIT": "1"}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLOPS_DECORATORS_RETRY_")}
+    env[variable] = "1"
     result = subprocess.run(
         [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [str(expected_calls), "True"]
 
 
 def test_module_import_is_light() -> None:

@@ -128,6 +128,36 @@ def test_recording_calls_is_thread_safe() -> None:
         assert sum(budget.try_spend() for _ in range(20_000)) == 16_000
 
 
+def test_spending_is_exact_under_threads() -> None:
+    budget = RetryBudget(ratio=0.5, min_retries_per_s=0.0, window=3600)
+    granted: list[int] = []
+    with fake_seams():
+        for _ in range(1000):
+            budget.record_call()
+        barrier = threading.Barrier(8)
+
+        def worker() -> None:
+            barrier.wait()
+            granted.append(sum(budget.try_spend() for _ in range(200)))
+
+        threads = [threading.Thread(target=worker) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert sum(granted) == 500  # 0.5 x 1000 calls, never one more
+    assert budget.refusals == 8 * 200 - 500
+
+
+def test_explicit_times_need_no_clock() -> None:
+    budget = RetryBudget(ratio=1.0, min_retries_per_s=0.0, window=10)
+    budget.record_call(now=100.0)
+    assert budget.can_retry(now=105.0)
+    assert budget.try_spend(now=105.0)
+    assert not budget.try_spend(now=105.0)
+    assert not budget.can_retry(now=111.0)  # the call has left the window
+
+
 def test_repr_and_arguments() -> None:
     assert repr(RetryBudget()) == "RetryBudget(ratio=0.2, min_retries_per_s=1.0, window=10.0)"
     with pytest.raises(ValueError, match=r"ratio must be a finite number >= 0, got -0.1"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
 from collections.abc import Callable, Iterator
@@ -167,6 +168,56 @@ async def test_async_for_block(clock: FakeClock) -> None:
 async def test_async_for_block_gives_up(clock: FakeClock) -> None:
     with pytest.raises(ConnectionError):
         await arun(retry_context(max_attempts=2, delay=0), fail(ConnectionError()))
+
+
+@pytest.mark.parametrize(
+    "error", [KeyboardInterrupt, SystemExit, GeneratorExit, asyncio.CancelledError]
+)
+@pytest.mark.parametrize("exceptions", [BaseException, lambda exc: True])
+def test_block_never_retries_interrupts(
+    clock: FakeClock, error: type[BaseException], exceptions: Any
+) -> None:
+    numbers: list[int] = []
+    states: list[RetryState] = []
+
+    def body(attempt: Attempt) -> None:
+        numbers.append(attempt.number)
+        raise error
+
+    with pytest.raises(error):
+        run(retry_context(max_attempts=5, exceptions=exceptions, on_retry=states.append), body)
+    assert numbers == [1]
+    assert clock.sleeps == []
+    assert states == []
+
+
+async def test_async_for_block_cancelled_during_an_attempt_or_a_wait() -> None:
+    entered = asyncio.Event()
+    numbers: list[int] = []
+
+    async def block(hang_on: int) -> None:
+        async for attempt in retry_context(
+            max_attempts=5, exceptions=BaseException, delay=3600, jitter=None
+        ):
+            with attempt:
+                numbers.append(attempt.number)
+                entered.set()
+                if attempt.number == hang_on:
+                    await asyncio.Event().wait()
+                raise ConnectionError
+
+    for hang_on in (1, 2):  # 1: cancelled during the attempt; 2: during the hour-long wait
+        numbers.clear()
+        entered.clear()
+        task = asyncio.create_task(block(hang_on))
+        await entered.wait()
+        for _ in range(3):
+            await asyncio.sleep(0)
+        task.cancel()
+        done, _ = await asyncio.wait({task}, timeout=1.0)
+        assert done == {task}
+        assert task.cancelled()
+        assert numbers == [1]
 
 
 def test_context_repr_and_name_check() -> None:

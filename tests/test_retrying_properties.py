@@ -85,6 +85,7 @@ def test_waits_are_never_negative_nor_above_max_delay(
     delay=st.floats(min_value=0.0, max_value=10.0),
     jitter=jitters,
     retry_after=st.none() | st.floats(min_value=0.0, max_value=30.0),
+    hook_time=st.floats(min_value=0.0, max_value=5.0),
     seed=st.integers(0, 2**32),
 )
 def test_no_attempt_starts_and_no_sleep_ends_at_or_after_the_deadline(
@@ -93,6 +94,7 @@ def test_no_attempt_starts_and_no_sleep_ends_at_or_after_the_deadline(
     delay: float,
     jitter: Any,
     retry_after: float | None,
+    hook_time: float,
     seed: int,
 ) -> None:
     starts: list[float] = []
@@ -106,7 +108,13 @@ def test_no_attempt_starts_and_no_sleep_ends_at_or_after_the_deadline(
 
         _retry_policy.sleep = tracking_sleep
 
-        @retry(max_attempts=len(durations) + 1, delay=delay, jitter=jitter, deadline=deadline)
+        @retry(
+            max_attempts=len(durations) + 1,
+            delay=delay,
+            jitter=jitter,
+            deadline=deadline,
+            on_retry=lambda state: clock.advance(hook_time),  # a slow hook uses time too
+        )
         def attempt() -> None:
             starts.append(clock.now)
             clock.advance(
