@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 import threading
 import time
 from typing import Any
@@ -261,3 +262,44 @@ def test_async_flight_of_another_event_loop_is_not_awaited() -> None:
     thread.join()
     assert results == [1]
     assert len(calls) == 2
+
+
+def test_cache_info_while_instances_die_in_other_threads() -> None:
+    """An instance's weakref callback drops its store in whichever thread frees it, while
+    cache_info() in another thread sums the stores."""
+
+    class Model:
+        @cache_result
+        def predict(self, x: int) -> int:
+            return x
+
+    alive = [Model() for _ in range(3000)]
+    for model in alive:
+        model.predict(1)
+    stop = threading.Event()
+    errors: list[BaseException] = []
+
+    def churn() -> None:
+        while not stop.is_set():
+            Model().predict(1)  # freed at once: its callback deletes its store
+
+    def read() -> None:
+        try:
+            for _ in range(100):
+                assert Model.predict.cache_info().currsize >= len(alive)
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            stop.set()
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible
+    try:
+        threads = [threading.Thread(target=churn), threading.Thread(target=read)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert errors == []

@@ -254,8 +254,9 @@ class _Cache:
     def _stores(self) -> list[MemoryStore]:
         if self.store is not None:
             return [self.store]
-        with self._lock:
-            return [store for _, store in self._instances.values()]
+        # A weakref callback (`forget`) may delete an instance's store in any thread, lock
+        # or no lock; dict.copy is one C call, so it never sees the dict change size.
+        return [store for _, store in self._instances.copy().values()]
 
     def _instance_store(self, instance: Any) -> MemoryStore:
         ident = id(instance)
