@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import gc
 import weakref
 from dataclasses import dataclass
@@ -177,6 +178,16 @@ def test_typed_keys_apart() -> None:
     typed(True)
     typed(1)
     assert len(typed.calls) == 3
+    # The argument's own type, also for tuples and dicts (not the types of their items).
+    point = collections.namedtuple("point", "x y")
+    typed((1, 2))
+    typed(point(1, 2))
+    typed(collections.OrderedDict(a=1))
+    typed({"a": 1})
+    assert len(typed.calls) == 7
+    untyped((1, 2))
+    untyped(point(1, 2))
+    assert len(untyped.calls) == 2
 
 
 def test_ignore_leaves_arguments_out() -> None:

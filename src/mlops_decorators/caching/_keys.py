@@ -158,6 +158,7 @@ class KeyMaker:
         "_fast_skip",
         "_index",
         "_keep",
+        "_kinds",
         "_n_positional",
         "_names",
         "_qualname",
@@ -186,6 +187,7 @@ class KeyMaker:
         self._typed = typed
         self._custom = key
         self._names = tuple(p.name for p in params)
+        self._kinds = tuple(p.kind for p in params)
         self._keep = tuple(i for i, p in enumerate(params) if p.name not in ignored)
         self._simple = all(p.kind in (*_POSITIONAL, p.KEYWORD_ONLY) for p in params)
         self._n_positional = sum(p.kind in _POSITIONAL for p in params)
@@ -240,7 +242,7 @@ class KeyMaker:
                 return kept
         key = tuple(self._value(i, values[i]) for i in self._keep)
         if self._typed:
-            key += ((_TYPES, *(_types(values[i]) for i in self._keep)),)
+            key += ((_TYPES, *(_types(self._kinds[i], values[i]) for i in self._keep)),)
         return key
 
     def _bind_simple(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[Any] | None:
@@ -261,8 +263,7 @@ class KeyMaker:
         return values
 
     def _value(self, i: int, value: Any) -> Any:
-        name = self._names[i]
-        kind = self._signature.parameters[name].kind
+        name, kind = self._names[i], self._kinds[i]
         try:
             if kind is inspect.Parameter.VAR_POSITIONAL:
                 return (_VARARGS, *map(normalise, value))
@@ -288,12 +289,13 @@ class KeyMaker:
             ) from None
 
 
-def _types(value: Any) -> Any:
-    if isinstance(value, tuple):  # *args: each positional value's type
+def _types(kind: object, value: Any) -> Any:
+    """What `typed` adds to the key for one parameter's value."""
+    if kind is inspect.Parameter.VAR_POSITIONAL:  # each positional value's type
         return tuple(map(type, value))
-    if isinstance(value, dict):  # **kwargs: sorted for order-insensitivity
+    if kind is inspect.Parameter.VAR_KEYWORD:  # sorted for order-insensitivity
         return tuple(sorted((k, type(v).__qualname__, type(v)) for k, v in value.items()))
-    return type(value)
+    return type(value)  # a namedtuple is not a tuple, an OrderedDict not a dict
 
 
 def stable_digest(namespace: str, key: Any, *, typed: bool) -> str:
