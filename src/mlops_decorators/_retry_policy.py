@@ -377,13 +377,17 @@ class Run:
         "omitted",
         "policy",
         "reason",
+        "since_failure",
         "start",
         "wait",
     )
 
-    def __init__(self, policy: Policy, start: float, attempt: int = 0) -> None:
+    def __init__(
+        self, policy: Policy, start: float, attempt: int = 0, *, since_failure: bool = False
+    ) -> None:
         self.policy = policy
         self.start = start
+        self.since_failure = since_failure  # `start` is the first failure, not the first start
         self.deadline_at = math.inf if policy.deadline is None else start + policy.deadline
         self.attempt = attempt
         self.wait = 0.0
@@ -541,9 +545,11 @@ class Run:
         """Attempts, elapsed time and why retrying stopped, then one line per failure."""
         error, result = self.last
         s = "s" if self.attempt > 1 else ""
+        elapsed = format_duration(clock() - self.start)
+        when = f"({elapsed} since the first failure)" if self.since_failure else f"in {elapsed}"
         lines = [
-            f"retry: {self.policy.name} gave up after {self.attempt} attempt{s} in "
-            f"{format_duration(clock() - self.start)}: {self.reason}",
+            f"retry: {self.policy.name} gave up after {self.attempt} attempt{s} {when}: "
+            f"{self.reason}",
             *self.history,
         ]
         if self.omitted:

@@ -260,14 +260,20 @@ def _decorator(policy: Policy) -> Callable[[Callable[P, R]], Callable[P, R]]:
         # no clock and a retried call's elapsed time counts from its first failure.
         timed = bound.deadline is not None or bound.budget is not None
 
+        def slow_run(start: float) -> Run:
+            """The run of a call whose first attempt failed; untimed, it counts from now."""
+            if timed:
+                return Run(bound, start, attempt=1)
+            return Run(bound, engine.clock(), attempt=1, since_failure=True)
+
         def first_error(start: float, error: BaseException) -> Run | None:
             """The run that retries after a first attempt raised, or None to re-raise."""
-            run = Run(bound, start if timed else engine.clock(), attempt=1)
+            run = slow_run(start)
             return run if run.failed(error, None) else None
 
         def first_bad_result(start: float, result: Any) -> Run:
             """The run that retries after a first attempt returned a retried value."""
-            run = Run(bound, start if timed else engine.clock(), attempt=1)
+            run = slow_run(start)
             if not run.failed(None, result):
                 run.raise_outcome()
             return run
