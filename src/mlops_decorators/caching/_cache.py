@@ -446,8 +446,9 @@ class _Cache:
                 stored, value = self._prepare(value)
                 self.save(store, key, stored)
                 flight.value = stored
-            else:
+            else:  # waiters copy flight.value: the leader's caller must not get that object
                 flight.value = value
+                value = value if self.out is None else self.out(value)
         except Exception as exc:
             flight.error = exc
             raise
@@ -522,8 +523,9 @@ class _Cache:
                 stored, value = self._prepare(value)
                 self.save(store, key, stored)
                 future.set_result(stored)
-            else:
+            else:  # waiters copy the result: the leader's caller must not get that object
                 future.set_result(value)
+                value = value if self.out is None else self.out(value)
         except Exception as exc:
             future.set_exception(exc)
             future.exception()  # retrieved: no "never retrieved" log when nobody waited
