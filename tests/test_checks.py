@@ -11,7 +11,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mlops_decorators._checks import log_level, logger, optional_callable, positive_int, seconds
+from mlops_decorators._checks import (
+    log_level,
+    logger,
+    number,
+    optional_callable,
+    positive_int,
+    seconds,
+)
 
 
 @pytest.mark.parametrize(
@@ -121,3 +128,27 @@ def test_optional_callable() -> None:
     assert optional_callable("on_retry", print) is print
     with pytest.raises(TypeError, match="on_retry must be callable or None, got int 3"):
         optional_callable("on_retry", 3)  # type: ignore[arg-type]
+
+
+def test_number_accepts_finite_numbers_from_the_minimum() -> None:
+    assert number("backoff", 1, minimum=1) == 1.0
+    assert isinstance(number("ratio", 0, minimum=0), float)
+    assert number("ratio", 0.5, minimum=0) == 0.5
+
+
+@pytest.mark.parametrize(
+    ("value", "error", "message"),
+    [
+        (0.5, ValueError, "backoff must be a finite number >= 1, got 0.5"),
+        (math.inf, ValueError, "backoff must be a finite number >= 1, got inf"),
+        (math.nan, ValueError, "backoff must be a finite number >= 1, got nan"),
+        (10**400, ValueError, "backoff must be a finite number >= 1, got 1000"),
+        ("2", TypeError, "backoff must be a number >= 1, got str '2'"),
+        (True, TypeError, "backoff must be a number >= 1, got bool True"),
+    ],
+)
+def test_number_rejects_with_a_message_naming_parameter_and_value(
+    value: object, error: type[Exception], message: str
+) -> None:
+    with pytest.raises(error, match=message):
+        number("backoff", value, minimum=1)  # type: ignore[arg-type]

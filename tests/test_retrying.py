@@ -1160,7 +1160,9 @@ def test_import_is_light(statement: str) -> None:
         ({"delay": "1s"}, TypeError, r"delay must be a number of seconds or a timedelta"),
         ({"backoff": 0.5}, ValueError, r"backoff must be a finite number >= 1, got 0.5"),
         ({"backoff": float("inf")}, ValueError, r"backoff must be a finite number >= 1"),
-        ({"backoff": "2"}, TypeError, r"backoff must be a number >= 1, got str"),
+        ({"backoff": "2"}, TypeError, r"backoff must be a number >= 1, got str '2'"),
+        ({"backoff": 10**400}, ValueError, r"backoff must be a finite number >= 1, got 1000"),
+        ({"backoff": True}, TypeError, r"backoff must be a number >= 1, got bool True"),
         ({"max_delay": -0.1}, ValueError, r"max_delay must be >= 0 seconds, got -0.1"),
         (
             {"jitter": "uniform"},

@@ -8,6 +8,7 @@ how to fix it.
 from __future__ import annotations
 
 import logging
+import math
 import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -61,6 +62,21 @@ def positive_int(name: str, value: int | None, *, allow_none: bool = False) -> i
     if value < 1:
         raise ValueError(f"{name} must be an int >= 1, got {value!r}")
     return value
+
+
+def number(name: str, value: float, *, minimum: float) -> float:
+    """Return `value` as a float if it is a finite real number >= `minimum`."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        raise TypeError(
+            f"{name} must be a number >= {minimum:g}, got {type(value).__name__} {value!r}"
+        )
+    try:
+        result = float(value)
+    except OverflowError:  # an int beyond float range, e.g. 10**400
+        result = float("inf")
+    if not (math.isfinite(result) and result >= minimum):
+        raise ValueError(f"{name} must be a finite number >= {minimum:g}, got {value!r}")
+    return result
 
 
 def log_level(name: str, value: int | str) -> int:

@@ -8,7 +8,6 @@ only when a caller of the public methods gives no time.
 
 from __future__ import annotations
 
-import math
 import threading
 import time
 from collections.abc import Callable
@@ -82,8 +81,8 @@ class RetryBudget:
     def __init__(
         self, ratio: float = 0.2, min_retries_per_s: float = 1.0, window: float | timedelta = 10.0
     ) -> None:
-        self.ratio = _non_negative("ratio", ratio)
-        self.min_retries_per_s = _non_negative("min_retries_per_s", min_retries_per_s)
+        self.ratio = _checks.number("ratio", ratio, minimum=0)
+        self.min_retries_per_s = _checks.number("min_retries_per_s", min_retries_per_s, minimum=0)
         self.window: float = _checks.seconds("window", window, allow_zero=False)  # type: ignore[assignment]
         self._floor = self.min_retries_per_s * self.window
         self._per_bucket = BUCKETS / self.window  # bucket index = time * _per_bucket
@@ -164,11 +163,3 @@ class RetryBudget:
                 calls += bucket.calls.value
                 retries += bucket.retries
         return retries < self.ratio * calls + self._floor
-
-
-def _non_negative(name: str, value: float) -> float:
-    if not isinstance(value, (int, float)) or isinstance(value, bool):
-        raise TypeError(f"{name} must be a number >= 0, got {type(value).__name__} {value!r}")
-    if not math.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
-    return float(value)

@@ -264,13 +264,7 @@ class Policy:
         self.max_attempts: int = _checks.positive_int("max_attempts", max_attempts)  # type: ignore[assignment]
         self.exception_classes, self.exception_predicate = _exception_filter(exceptions)
         self.delay: float = _checks.seconds("delay", delay)  # type: ignore[assignment]
-        if not isinstance(backoff, (int, float)) or isinstance(backoff, bool):
-            raise TypeError(
-                f"backoff must be a number >= 1, got {type(backoff).__name__} {backoff!r}"
-            )
-        if not (math.isfinite(backoff) and backoff >= 1):
-            raise ValueError(f"backoff must be a finite number >= 1, got {backoff!r}")
-        self.backoff = float(backoff)
+        self.backoff = _checks.number("backoff", backoff, minimum=1)
         self.max_delay: float = _checks.seconds("max_delay", max_delay)  # type: ignore[assignment]
         self.jitter = _jitter(jitter)
         self.deadline = _checks.seconds("deadline", deadline, allow_none=True, allow_zero=False)
