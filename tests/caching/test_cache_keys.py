@@ -125,21 +125,38 @@ def test_fast_path_key_equals_bound_key(a: Any, b: Any, c: Any) -> None:
     assert positional == (a, b, c)
     assert keys((a,), {"b": b, "c": c}) == positional
     assert keys((), {"c": c, "a": a, "b": b}) == positional
-    assert keys((a, b), {}) == keys((a, b, "c"), {})
+    assert keys((a, b), {}) == keys((a, b, "c"), {}) == keys((a,), {"b": b})
+    assert keys((), {"a": a}) == keys((a,), {})
 
 
 def test_pads_complete_positional_calls_with_defaults() -> None:
     assert keys_of(f).pads == {3: (), 2: ("c",), 1: (2, "c")}
-    assert keys_of(f).inline_pads == keys_of(f).pads
+    assert keys_of(f).inline == (keys_of(f).pads, keys_of(f).keyword_pads)
     assert keys_of(f, typed=True).pads == {}
     assert keys_of(f, ignore=("b",)).pads == {}
+    assert keys_of(f).keyword_pads == {
+        ("a",): (0, (2, "c")),
+        ("a", "b"): (0, ("c",)),
+        ("a", "b", "c"): (0, ()),
+        ("b",): (1, ("c",)),
+        ("b", "c"): (1, ()),
+        ("c",): (2, ()),
+    }
+    assert keys_of(f, typed=True).keyword_pads == {}
 
     def method(self: Any, x: int, y: int = 0) -> None: ...
 
     maker = keys_of(method, skip_first=True)
-    assert maker.inline_pads == {}
+    assert maker.inline == ({}, {})
     assert maker((object(), 1), {}) == (1, 0)
     assert maker((object(),), {"x": 1}) == (1, 0)
+    assert maker((object(),), {"x": 1, "y": 2}) == maker((object(), 1, 2), {}) == (1, 2)
+    assert ("self", "x") not in maker.keyword_pads  # the receiver is never in the key
+
+    def first_default(a: int = 0, b: int = 1) -> None: ...
+
+    skipped = keys_of(first_default, ignore=("a",))  # a left out even when defaulted
+    assert skipped((), {}) == skipped((), {"b": 1}) == skipped((5,), {}) == (1,)
 
     def kwonly(a: int, *, b: int = 1) -> None: ...
 
@@ -151,9 +168,17 @@ def test_pads_complete_positional_calls_with_defaults() -> None:
     assert keys_of(required_kwonly).pads == {}
     assert keys_of(required_kwonly)((1,), {"b": 2}) == (1, 2)
 
+    def gap(a: int, *, b: int = 1, c: int) -> None: ...
+
+    assert keys_of(gap).pads == {}  # c is required: no positional call is complete
+    assert keys_of(gap).keyword_pads == {("a", "b", "c"): (0, ()), ("b", "c"): (1, ())}
+    with pytest.raises(TypeError, match="'c'"):
+        keys_of(gap)((1,), {})
+
     def posonly(a: int, /, b: int = 2) -> None: ...
 
     assert keys_of(posonly)((1,), {"b": 2}) == (1, 2)
+    assert ("a", "b") not in keys_of(posonly).keyword_pads
     with pytest.raises(TypeError, match="positional"):
         keys_of(posonly)((), {"a": 1})
 

@@ -1,8 +1,8 @@
 """`cache_result`: the decorator, its argument checks and its wrappers.
 
-The wrappers inline the memory hit path: the call's positional arguments plus the
-remaining defaults are the key (``KeyMaker.pads``), then one dict lookup, one clock read and
-one lock-free counter, without a lock. Everything else goes through `_Cache`.
+The wrappers inline the memory hit path: the call's argument values plus the remaining
+defaults are the key (``KeyMaker.pads``, ``KeyMaker.keyword_pads``), then one dict lookup,
+one clock read and one lock-free counter, without a lock. Everything else goes through `_Cache`.
 """
 
 from __future__ import annotations
@@ -171,9 +171,10 @@ def _apply(fn: Any, **options: Any) -> Any:
     call, call_async, hit = state.call, state.call_async, state.hits.increment
     out = state.out
     store = state.store
-    # Calls the inlined hit path answers: positional, with a key that is args + defaults.
-    pads = state.keys.inline_pads if store is not None else {}
-    pad_of = pads.get
+    # Calls the inlined hit path answers: those whose key is their argument values (args,
+    # then keyword values in signature order) + defaults; see KeyMaker.pads.
+    pads, keyword_pads = state.keys.inline if store is not None else ({}, {})
+    pad_of, keyword_pad_of = pads.get, keyword_pads.get
     arity = next((n for n, pad in pads.items() if not pad), -1)  # every parameter passed
     data = store.data if store is not None else {}
     get, touch = data.get, getattr(data, "move_to_end", None)
@@ -188,7 +189,11 @@ def _apply(fn: Any, **options: Any) -> Any:
                     pad = pad_of(len(args))
                     key = None if pad is None else args + pad
             else:
-                key = None
+                shape = keyword_pad_of(tuple(kwargs))
+                if shape is not None and shape[0] == len(args):
+                    key = args + tuple(kwargs.values()) + shape[1]
+                else:
+                    key = None
             if key is not None:
                 try:
                     entry = get(key)
@@ -214,7 +219,11 @@ def _apply(fn: Any, **options: Any) -> Any:
                     pad = pad_of(len(args))
                     key = None if pad is None else args + pad
             else:
-                key = None
+                shape = keyword_pad_of(tuple(kwargs))
+                if shape is not None and shape[0] == len(args):
+                    key = args + tuple(kwargs.values()) + shape[1]
+                else:
+                    key = None
             if key is not None:
                 try:
                     entry = get(key)

@@ -141,15 +141,22 @@ class KeyMaker:
     """Builds the key of a call of one function; everything it can decide is decided here.
 
     The key is the tuple of the kept parameters' values in signature order, defaults
-    applied, each `normalise`-d (plus their types when `typed`). Two shortcuts give exactly
-    that tuple without binding: `pads` (positional calls) and `_bind_simple` (signatures
-    without ``*args``/``**kwargs``); ``inspect.Signature.bind`` is the general case.
+    applied, each `normalise`-d (plus their types when `typed`). Three shortcuts give
+    exactly that tuple without binding: `pads` (positional calls), `keyword_pads` (calls
+    passing the parameters after the positional ones by name, in signature order) and
+    `_bind_simple` (signatures without ``*args``/``**kwargs``); ``inspect.Signature.bind``
+    is the general case.
 
     Attributes:
         pads: For a call with ``n`` positional arguments and no keyword arguments,
             ``pads[n]`` is the tuple of defaults that completes ``args`` into the key (``()``
-            when every parameter was passed). Empty when the key is not ``args`` itself
-            (ignored parameters other than a leading receiver, ``typed``, ``key=``).
+            when every parameter was passed). Empty when the key is not built from the
+            argument values alone (ignored parameters other than a leading receiver,
+            ``typed``, ``key=``).
+        keyword_pads: For a call with ``n`` positional arguments followed by keyword
+            arguments named ``names``, in this order and exactly the parameters after the
+            first ``n``: ``keyword_pads[names] == (n, defaults completing the key)``, so
+            the key is ``args + tuple(kwargs.values()) + defaults``. Empty when `pads` is.
     """
 
     __slots__ = (
@@ -166,6 +173,7 @@ class KeyMaker:
         "_signature",
         "_simple",
         "_typed",
+        "keyword_pads",
         "pads",
     )
 
@@ -197,16 +205,26 @@ class KeyMaker:
         # A receiver left out of the key is still the first positional argument.
         self._fast_skip = 1 if (params and ignored == {params[0].name}) else 0
         self.pads: dict[int, tuple[Any, ...]] = {}
+        self.keyword_pads: dict[tuple[str, ...], tuple[int, tuple[Any, ...]]] = {}
         if self._simple and not (typed or key) and (not ignored or self._fast_skip):
-            for n in range(self._n_positional, -1, -1):
-                if n < len(params) and self._defaults[n] is _EMPTY:
-                    break
+            # Parameters from `tail` on all have defaults: a call may stop anywhere there.
+            tail = max(self._required, default=-1) + 1
+            # A skipped receiver is always passed, positionally.
+            for n in range(max(tail, self._fast_skip), self._n_positional + 1):
                 self.pads[n] = self._defaults[n:]
+            for n in range(self._fast_skip, self._n_positional + 1):
+                if n < len(params) and self._kinds[n] is inspect.Parameter.POSITIONAL_ONLY:
+                    continue  # cannot be passed by keyword
+                for end in range(max(n + 1, tail), len(params) + 1):
+                    self.keyword_pads[self._names[n:end]] = (n, self._defaults[end:])
 
     @property
-    def inline_pads(self) -> dict[int, tuple[Any, ...]]:
-        """`pads` when nothing is skipped, so that ``args + pads[len(args)]`` is the key."""
-        return {} if self._fast_skip else self.pads
+    def inline(
+        self,
+    ) -> tuple[dict[int, tuple[Any, ...]], dict[tuple[str, ...], tuple[int, tuple[Any, ...]]]]:
+        """`pads` and `keyword_pads` when nothing is skipped (so that the key is built from
+        ``args`` itself), else two empty dicts."""
+        return ({}, {}) if self._fast_skip else (self.pads, self.keyword_pads)
 
     def __call__(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
         """The key of a call.
@@ -215,16 +233,9 @@ class KeyMaker:
             TypeError: The arguments do not match the signature, or an argument cannot be
                 keyed (the message names it and points to ``key=`` / ``ignore=``).
         """
-        if not kwargs:
-            pad = self.pads.get(len(args))
-            if pad is not None:
-                key = (args[1:] if self._fast_skip else args) + pad
-                try:
-                    hash(key)
-                except TypeError:
-                    pass
-                else:
-                    return key
+        key = self._padded(args, kwargs)
+        if key is not None:
+            return key
         if self._custom is not None:
             return self._custom_key(args, kwargs)
         values = self._bind_simple(args, kwargs) if self._simple else None
@@ -243,6 +254,24 @@ class KeyMaker:
         key = tuple(self._value(i, values[i]) for i in self._keep)
         if self._typed:
             key += ((_TYPES, *(_types(self._kinds[i], values[i]) for i in self._keep)),)
+        return key
+
+    def _padded(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...] | None:
+        """The key from `pads` or `keyword_pads` when they cover the call and it is hashable."""
+        if kwargs:
+            shape = self.keyword_pads.get(tuple(kwargs))
+            if shape is None or shape[0] != len(args):
+                return None
+            key = args[self._fast_skip :] + tuple(kwargs.values()) + shape[1]
+        else:
+            pad = self.pads.get(len(args))
+            if pad is None:
+                return None
+            key = args[self._fast_skip :] + pad
+        try:
+            hash(key)
+        except TypeError:
+            return None
         return key
 
     def _bind_simple(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[Any] | None:
