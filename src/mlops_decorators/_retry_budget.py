@@ -69,7 +69,6 @@ class RetryBudget:
 
     __slots__ = (
         "_buckets",
-        "_floor",
         "_lock",
         "_per_bucket",
         "_refusals",
@@ -84,7 +83,6 @@ class RetryBudget:
         self.ratio = _checks.number("ratio", ratio, minimum=0)
         self.min_retries_per_s = _checks.number("min_retries_per_s", min_retries_per_s, minimum=0)
         self.window: float = _checks.seconds("window", window, allow_zero=False)  # type: ignore[assignment]
-        self._floor = self.min_retries_per_s * self.window
         self._per_bucket = BUCKETS / self.window  # bucket index = time * _per_bucket
         self._buckets = [_Bucket(-BUCKETS - 1) for _ in range(BUCKETS)]
         self._lock = threading.Lock()
@@ -162,4 +160,4 @@ class RetryBudget:
             if oldest < bucket.index <= index:
                 calls += bucket.calls.value
                 retries += bucket.retries
-        return retries < self.ratio * calls + self._floor
+        return retries < self.ratio * calls + self.min_retries_per_s * self.window
