@@ -306,6 +306,45 @@ class BrokenBackend(DictBackend):
     set = delete = clear = get  # type: ignore[assignment]
 
 
+class SpyBackend(DictBackend):
+    """Records deletions, to see a rejected record go."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.deleted: list[str] = []
+
+    def delete(self, key: str) -> bool:
+        self.deleted.append(key)
+        return super().delete(key)
+
+
+@pytest.mark.parametrize("mac", [b"\0" * 32, b"short", b""])
+def test_bad_signature_is_rejected_before_unpickling(
+    mac: bytes,
+    tmp_path: Path,
+    cache_logs: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("MLOPS_DECORATORS_CACHE_SECRET", SECRET)
+    backend = SpyBackend()
+    f = counted(backend)
+    key = f.cache_key(1)
+    marker = tmp_path / "pwned"
+    evil = backend.data[key] = b"md1S" + mac + b"P" + pickle.dumps(Evil(marker))
+    unpickled: list[object] = []
+    monkeypatch.setattr(pickle, "loads", lambda *a, **k: unpickled.append(a))
+    assert f(1)["x"] == 1
+    assert unpickled == []  # pickle.loads was never reached
+    assert not marker.exists()
+    assert backend.deleted == [key]
+    assert f.calls == [1]
+    assert backend.data[key] != evil  # replaced by the recomputed, signed record
+    assert backend.data[key].startswith(b"md1S")
+    warnings = [r for r in cache_logs.records if "rejected cache entry" in r.message]
+    assert [r.levelno for r in warnings] == [logging.WARNING]
+    assert "signature does not verify" in warnings[0].getMessage()
+
+
 def test_custom_backend_protocol(cache_logs: pytest.LogCaptureFixture) -> None:
     backend = DictBackend()
     f, g = counted(backend), counted(backend)
