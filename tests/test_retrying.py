@@ -331,6 +331,11 @@ def test_retry_on_result_with_one_attempt_raises_at_once(clock: FakeClock) -> No
         fn()
     assert info.value.attempts == 1
     assert info.value.last_result == "x"
+    assert str(info.value).splitlines() == [
+        "retry: test_retry_on_result_with_one_attempt_raises_at_once.<locals>.<lambda> gave up "
+        "after 1 attempt: max_attempts is 1",
+        "  attempt 1: returned 'x'",
+    ]
 
 
 def test_exception_after_bad_results_is_raised_itself(clock: FakeClock) -> None:

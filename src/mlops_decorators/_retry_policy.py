@@ -497,7 +497,9 @@ class Run:
             if policy.giveup is not None and policy.giveup(error):
                 return self.stop("giveup() returned True")
         if attempt >= policy.max_attempts:
-            return self.stop(f"all {policy.max_attempts} attempts failed")
+            return self.stop(
+                f"all {attempt} attempts failed" if attempt > 1 else "max_attempts is 1"
+            )
         if not settings.retrying:
             return self.stop("retrying is disabled (set_retries)")
         advised = None if error is None else retry_after(error)
@@ -540,9 +542,12 @@ class Run:
         error, result = self.last
         s = "s" if self.attempt > 1 else ""
         elapsed = format_duration(clock() - self.start)
-        when = f"({elapsed} since the first failure)" if self.since_failure else f"in {elapsed}"
+        if not self.since_failure:
+            when = f" in {elapsed}"
+        else:  # an untimed call: its first attempt's own time is unknown
+            when = f" ({elapsed} since the first failure)" if self.attempt > 1 else ""
         lines = [
-            f"retry: {self.policy.name} gave up after {self.attempt} attempt{s} {when}: "
+            f"retry: {self.policy.name} gave up after {self.attempt} attempt{s}{when}: "
             f"{self.reason}",
             *self.history,
         ]
