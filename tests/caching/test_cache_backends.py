@@ -456,17 +456,18 @@ SCRIPT = textwrap.dedent(
     computed = []
 
     @cache_result(ttl=60, backend=backend)
-    def embed(n):
+    def embed(n, tags, options):
         computed.append(n)
         return np.arange(n, dtype=np.float32)
 
-    result = embed(4)
+    # A set and a dict of str: their iteration order changes with the hash seed.
+    result = embed(4, {"alpha", "beta", "gamma", "delta"}, {"x": [1.5], "y": "z", "w": None})
     print(len(computed), float(result.sum()), result.flags.writeable)
     """
 )
 
 
-def run_process(tmp_path: Path, kind: str, where: str) -> str:
+def run_process(tmp_path: Path, kind: str, where: str, hash_seed: int) -> str:
     script = tmp_path / "worker.py"
     script.write_text(SCRIPT)
     done = subprocess.run(
@@ -475,19 +476,20 @@ def run_process(tmp_path: Path, kind: str, where: str) -> str:
         text=True,
         timeout=60,
         check=True,
+        env={**os.environ, "PYTHONHASHSEED": str(hash_seed)},
     )
     return done.stdout.strip()
 
 
 def test_sqlite_shared_by_two_processes(tmp_path: Path) -> None:
     where = str(tmp_path / "shared.db")
-    assert run_process(tmp_path, "sqlite", where) == "1 6.0 False"
-    assert run_process(tmp_path, "sqlite", where) == "0 6.0 False"
+    assert run_process(tmp_path, "sqlite", where, hash_seed=1) == "1 6.0 False"
+    assert run_process(tmp_path, "sqlite", where, hash_seed=2) == "0 6.0 False"
 
 
 def test_redis_shared_by_two_processes(tmp_path: Path, redis_url: str, redis_client: Any) -> None:
-    assert run_process(tmp_path, "redis", redis_url) == "1 6.0 False"
-    assert run_process(tmp_path, "redis", redis_url) == "0 6.0 False"
+    assert run_process(tmp_path, "redis", redis_url, hash_seed=1) == "1 6.0 False"
+    assert run_process(tmp_path, "redis", redis_url, hash_seed=2) == "0 6.0 False"
 
 
 def test_signed_records_warn_nothing(tmp_path: Path, cache_logs: pytest.LogCaptureFixture) -> None:
