@@ -558,6 +558,14 @@ class Response:
         self.headers = headers
 
 
+class ResponseError(Exception):
+    """Shaped like aiohttp's ClientResponseError: the headers are on the exception."""
+
+    def __init__(self, headers: Any) -> None:
+        super().__init__("503 Service Unavailable")
+        self.headers = headers
+
+
 def _raise_then_ok(error: BaseException) -> Any:
     calls = 0
 
@@ -581,6 +589,8 @@ def _raise_then_ok(error: BaseException) -> Any:
         (ThrottledError(response=Response({"retry-after": "4"})), 4.0),
         (ThrottledError(response=Response({"Retry-After": 0})), 0.0),
         (ThrottledError(response=Response({"Retry-After": b"6"})), 6.0),
+        (ResponseError({"Retry-After": "9"}), 9.0),
+        (ResponseError(None), 1.0),  # no advice: the backoff
         (ThrottledError(retry_after=100), 30.0),  # capped by max_delay
         (ThrottledError(retry_after=-5), 0.0),
     ],

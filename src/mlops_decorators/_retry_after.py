@@ -20,12 +20,15 @@ def retry_after(exc: BaseException) -> float | None:
     """Seconds `exc` asks to wait (>= 0), or None when it gives no readable advice.
 
     The advice is the exception's ``retry_after`` attribute (seconds, a `timedelta` or a
-    header string) or else the ``Retry-After`` header of ``exc.response.headers`` (requests,
-    httpx and aiohttp errors carry one), as delta-seconds or an HTTP-date.
+    header string) or else a ``Retry-After`` header, as delta-seconds or an HTTP-date, from
+    ``exc.response.headers`` (requests and httpx errors) or ``exc.headers`` (aiohttp's
+    ``ClientResponseError``).
     """
     value = getattr(exc, "retry_after", None)
     if value is None:
         headers = getattr(getattr(exc, "response", None), "headers", None)
+        if headers is None:
+            headers = getattr(exc, "headers", None)
         if headers is None:
             return None
         try:

@@ -397,7 +397,8 @@ def retry(
 
     The wait before attempt k+1 is ``min(max_delay, delay * backoff ** (k - 1))`` shaped by
     ``jitter``, or what the exception asks for (a ``retry_after`` attribute or a
-    ``Retry-After`` header on ``exc.response``), capped by ``max_delay``. When retrying stops
+    ``Retry-After`` header on ``exc.response`` or ``exc``), capped by ``max_delay`` and the
+    deadline. When retrying stops
     the last exception itself propagates (never a wrapper) with a note listing the attempts.
     ``KeyboardInterrupt``, ``SystemExit``, ``GeneratorExit`` and ``asyncio.CancelledError``
     are never retried nor delayed. Each retry logs one WARNING and calls ``on_retry``;
