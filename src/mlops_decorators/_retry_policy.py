@@ -152,8 +152,8 @@ class RetryStats:
 
 
 class Stats:
-    """Counters of one function. The happy path bumps one lock-free `Counter`; everything
-    else happens on the slow path, under a lock it takes once per retry or outcome."""
+    """Counters of one function. The happy path bumps one lock-free `Counter`; the others
+    change only on the slow path, under a short lock."""
 
     __slots__ = (
         "budget_refusals",
