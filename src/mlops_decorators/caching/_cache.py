@@ -16,7 +16,7 @@ import time
 import weakref
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 
 from .._core import qualified_name
 from .._stats import Counter
@@ -156,6 +156,8 @@ class _AsyncFlight:
         self.owner = owner
         self.future: asyncio.Future[Any] = loop.create_future()
 
+
+_F = TypeVar("_F", _Flight, _AsyncFlight)
 
 _RETRY = object()  # the leader was cancelled or interrupted: waiters try again themselves
 
@@ -391,12 +393,7 @@ class _Cache:
             return value
         fkey = self._flight_key(store, key)
         while True:
-            with self._lock:
-                flight: _Flight | None = self._flights.get(fkey)
-                lead = flight is None
-                if flight is None:
-                    flight = self._flights[fkey] = _Flight()
-                recheck = self._landed != landed
+            flight, lead, recheck = self._board(fkey, landed, _Flight)
             if lead:
                 return self._lead(flight, fkey, recheck, func, args, kwargs, store, key)
             if flight.owner == threading.get_ident():  # re-entrant call: waiting would deadlock
@@ -422,9 +419,30 @@ class _Cache:
         key: Hashable,
     ) -> Any:
         self.misses.increment()
-        stored, returned = self._prepare(func(*args, **kwargs))
+        return self._save_result(store, key, func(*args, **kwargs))[1]
+
+    def _board(self, fkey: Hashable, landed: int, new: Callable[[], _F]) -> tuple[_F, bool, bool]:
+        """``(flight, whether we lead it, whether to re-check the cache first)``: the
+        running flight of `fkey`, else a `new` one that we lead. A re-check is needed when a
+        flight landed since `landed` was read (before our miss): it may have stored ours."""
+        with self._lock:
+            flight = self._flights.get(fkey)
+            lead = flight is None
+            if flight is None:
+                flight = self._flights[fkey] = new()
+            return flight, lead, self._landed != landed
+
+    def _save_result(self, store: MemoryStore | None, key: Hashable, value: Any) -> tuple[Any, Any]:
+        """Save what the function returned; ``(what was stored, what to return)``."""
+        stored, returned = self._prepare(value)
         self.save(store, key, stored)
-        return returned
+        return stored, returned
+
+    def _land(self, fkey: Hashable) -> None:
+        """End a flight: later callers lead their own (and re-check the cache first)."""
+        with self._lock:
+            del self._flights[fkey]
+            self._landed += 1
 
     def _lead(
         self,
@@ -442,10 +460,7 @@ class _Cache:
             found, value = self.lookup(store, key) if recheck else _MISS
             if not found:
                 self.misses.increment()
-                value = func(*args, **kwargs)
-                stored, value = self._prepare(value)
-                self.save(store, key, stored)
-                flight.value = stored
+                flight.value, value = self._save_result(store, key, func(*args, **kwargs))
             else:  # waiters copy flight.value: the leader's caller must not get that object
                 flight.value = value
                 value = value if self.out is None else self.out(value)
@@ -456,9 +471,7 @@ class _Cache:
             flight.retry = True
             raise
         finally:
-            with self._lock:
-                del self._flights[fkey]
-                self._landed += 1
+            self._land(fkey)
             flight.done.set()
         return value
 
@@ -477,21 +490,15 @@ class _Cache:
         loop = asyncio.get_running_loop()
         task = asyncio.current_task()
         while True:
-            with self._lock:  # several loops in several threads may share this function
-                flight: _AsyncFlight | None = self._flights.get(fkey)
-                lead = flight is None
-                if flight is None:
-                    flight = self._flights[fkey] = _AsyncFlight(loop, task)
-                recheck = self._landed != landed
+            # Several loops in several threads may share this function: one flight map.
+            flight, lead, recheck = self._board(fkey, landed, lambda: _AsyncFlight(loop, task))
             if lead:
                 return await self._lead_async(flight, fkey, recheck, func, args, kwargs, store, key)
             if flight.loop is not loop or flight.owner is task:
                 # Another loop's future cannot be awaited here; the owner task awaiting its
                 # own flight would deadlock: both compute on their own.
                 self.misses.increment()
-                stored, returned = self._prepare(await func(*args, **kwargs))
-                self.save(store, key, stored)
-                return returned
+                return self._save_result(store, key, await func(*args, **kwargs))[1]
             self.waits.increment()
             # shield: a cancelled waiter must not cancel the shared computation.
             value = await asyncio.shield(flight.future)
@@ -519,9 +526,7 @@ class _Cache:
             found, value = self.lookup(store, key) if recheck else _MISS
             if not found:
                 self.misses.increment()
-                value = await func(*args, **kwargs)
-                stored, value = self._prepare(value)
-                self.save(store, key, stored)
+                stored, value = self._save_result(store, key, await func(*args, **kwargs))
                 future.set_result(stored)
             else:  # waiters copy the result: the leader's caller must not get that object
                 future.set_result(value)
@@ -534,9 +539,7 @@ class _Cache:
             future.set_result(_RETRY)
             raise
         finally:
-            with self._lock:
-                del self._flights[fkey]
-                self._landed += 1
+            self._land(fkey)
         return value
 
     # -- introspection --------------------------------------------------------------------
