@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import pickle
@@ -343,6 +344,40 @@ def test_bad_signature_is_rejected_before_unpickling(
     warnings = [r for r in cache_logs.records if "rejected cache entry" in r.message]
     assert [r.levelno for r in warnings] == [logging.WARNING]
     assert "signature does not verify" in warnings[0].getMessage()
+
+
+class GatedBackend(DictBackend):
+    """Every operation blocks until `gate` opens, like a slow network store."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = threading.Event()
+
+    def get(self, key: str) -> bytes | None:
+        assert self.gate.wait(2)  # a failure would be counted in backend_errors
+        return super().get(key)
+
+    def set(self, key: str, value: bytes, ttl: float | None) -> None:
+        assert self.gate.wait(2)
+        super().set(key, value, ttl)
+
+
+async def test_async_function_does_backend_io_off_the_event_loop(
+    cache_logs: pytest.LogCaptureFixture,
+) -> None:
+    backend = GatedBackend()
+
+    @cache_result(backend=backend)
+    async def fetch(x: int) -> int:
+        return x
+
+    async def open_gate() -> None:  # can only run while the backend call waits elsewhere
+        backend.gate.set()
+
+    assert await asyncio.gather(fetch(1), open_gate()) == [1, None]
+    assert await fetch(1) == 1
+    info = fetch.cache_info()
+    assert (info.hits, info.misses, info.backend_errors) == (1, 1, 0)
 
 
 def test_custom_backend_protocol(cache_logs: pytest.LogCaptureFixture) -> None:

@@ -475,13 +475,32 @@ class _Cache:
             flight.done.set()
         return value
 
+    # Shared backends do blocking I/O (a down Redis can take its whole timeout): in a worker
+    # thread, so that the event loop keeps serving other tasks meanwhile.
+
+    async def _lookup_async(self, store: MemoryStore | None, key: Hashable) -> tuple[bool, Any]:
+        if store is not None:
+            return self.lookup(store, key)
+        import asyncio
+
+        return await asyncio.to_thread(self.lookup, store, key)
+
+    async def _save_result_async(
+        self, store: MemoryStore | None, key: Hashable, value: Any
+    ) -> tuple[Any, Any]:
+        if store is not None:
+            return self._save_result(store, key, value)
+        import asyncio
+
+        return await asyncio.to_thread(self._save_result, store, key, value)
+
     async def call_async(
         self, func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> Any:
         """The same for coroutine functions (asyncio tasks single-flight per event loop)."""
         landed = self._landed
         store, key = self.resolve(args, kwargs)
-        found, value = self.lookup(store, key)
+        found, value = await self._lookup_async(store, key)
         if found:
             return value
         fkey = self._flight_key(store, key)
@@ -498,13 +517,14 @@ class _Cache:
                 # Another loop's future cannot be awaited here; the owner task awaiting its
                 # own flight would deadlock: both compute on their own.
                 self.misses.increment()
-                return self._save_result(store, key, await func(*args, **kwargs))[1]
+                result = await func(*args, **kwargs)
+                return (await self._save_result_async(store, key, result))[1]
             self.waits.increment()
             # shield: a cancelled waiter must not cancel the shared computation.
             value = await asyncio.shield(flight.future)
             if value is _RETRY:
                 landed = self._landed
-                found, value = self.lookup(store, key)
+                found, value = await self._lookup_async(store, key)
                 if found:
                     return value
                 continue
@@ -523,10 +543,12 @@ class _Cache:
     ) -> Any:
         future = flight.future
         try:
-            found, value = self.lookup(store, key) if recheck else _MISS
+            found, value = (await self._lookup_async(store, key)) if recheck else _MISS
             if not found:
                 self.misses.increment()
-                stored, value = self._save_result(store, key, await func(*args, **kwargs))
+                stored, value = await self._save_result_async(
+                    store, key, await func(*args, **kwargs)
+                )
                 future.set_result(stored)
             else:  # waiters copy the result: the leader's caller must not get that object
                 future.set_result(value)
