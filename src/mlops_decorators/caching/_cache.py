@@ -47,7 +47,8 @@ class CacheBackend(Protocol):
     Keys are ``"<namespace>:<hex digest>"`` strings, the same in every process, where the
     namespace names the function (module, qualname, version). Values are opaque bytes that
     the decorator serialises and signs. Any method may raise: the decorator then counts a
-    backend error and calls the function.
+    backend error and calls the function. Methods are called from several threads at once
+    (for ``async def`` functions, from worker threads), so they must be thread-safe.
 
     A backend may carry a ``codec`` attribute (its serialiser and signer); without one, the
     decorator signs with ``MLOPS_DECORATORS_CACHE_SECRET`` when it is set.
