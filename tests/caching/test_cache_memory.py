@@ -46,6 +46,45 @@ def test_entry_is_served_until_ttl_and_never_after(clock: FakeClock) -> None:
     assert f.cache_info().expirations == 1
 
 
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda f: f(1),  # inlined, positional
+        lambda f: f(a=1),  # inlined, keywords in signature order
+        lambda f: f(b=2, a=1),  # bound by the slow path
+        lambda f: f([1]),  # keyed by content
+    ],
+    ids=["positional", "keyword", "keywords-reordered", "unhashable"],
+)
+def test_no_call_style_serves_an_expired_entry(clock: FakeClock, call: Any) -> None:
+    f = counted(clock, ttl=10)
+    call(f)
+    clock.tick(9.5)
+    call(f)
+    assert len(f.calls) == 1
+    clock.tick(0.5)
+    call(f)
+    assert len(f.calls) == 2
+
+
+def test_methods_never_serve_an_expired_entry(clock: FakeClock) -> None:
+    calls = []
+
+    class Model:
+        @cache_result(ttl=10, backend=MemoryBackend(clock=clock))
+        def predict(self, x: int) -> int:
+            calls.append(x)
+            return x
+
+    model = Model()
+    model.predict(1)
+    clock.tick(9.5)
+    model.predict(x=1)
+    clock.tick(0.5)
+    model.predict(1)
+    assert calls == [1, 1]
+
+
 def test_timedelta_ttl_and_none_never_expires(clock: FakeClock) -> None:
     f = counted(clock, ttl=timedelta(minutes=1))
     f(1)
