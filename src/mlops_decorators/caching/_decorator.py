@@ -3,6 +3,8 @@
 The wrappers inline the memory hit path: the call's argument values plus the remaining
 defaults are the key (``KeyMaker.pads``, ``KeyMaker.keyword_pads``), then one dict lookup,
 one clock read and one lock-free counter, without a lock. Everything else goes through `_Cache`.
+The sync and async wrappers repeat those lines on purpose: a shared helper would add a
+Python call, about a fifth of a hit's cost.
 """
 
 from __future__ import annotations
