@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -35,6 +37,24 @@ def test_views_are_copied_so_the_base_cannot_change_them() -> None:
     np.testing.assert_array_equal(window(2), np.zeros(3))
     assert not cached.flags.writeable
     assert base.flags.writeable
+
+
+def test_array_subclasses_are_read_only_too(tmp_path: Path) -> None:
+    @cache_result
+    def masked(n: int) -> np.ndarray:
+        return np.ma.masked_array(np.arange(n), mask=[False] * n)
+
+    @cache_result
+    def mapped(n: int) -> np.ndarray:
+        array = np.memmap(tmp_path / "a.bin", dtype=np.int8, mode="w+", shape=(n,))
+        array[:] = 1
+        return array
+
+    for result in (masked(3), masked(3), mapped(3), mapped(3)):
+        with pytest.raises(ValueError, match="read-only"):
+            result[0] = 5
+    assert masked(3).tolist() == [0, 1, 2]
+    assert mapped(3).tolist() == [1, 1, 1]
 
 
 def test_arrays_inside_tuples_lists_and_dicts() -> None:

@@ -113,7 +113,7 @@ def _freeze(value: Any, np: Any, owned: bool) -> Any:
     holds the arrays (freshly deserialised), so views need no copy.
     """
     cls = type(value)
-    if cls is np.ndarray:
+    if isinstance(value, np.ndarray):  # subclasses too: a memmap, a masked array
         if not (owned or value.base is None):
             value = value.copy()
         value.flags.writeable = False
