@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pytest
@@ -67,6 +68,19 @@ def test_arrays_inside_tuples_lists_and_dicts() -> None:
     assert not extra["ids"].flags.writeable  # type: ignore[union-attr]
     assert not extra["view"].flags.writeable  # type: ignore[union-attr]
     assert pair(3)[1] is extra
+
+    class Scored(NamedTuple):
+        vector: np.ndarray
+        score: float
+
+    @cache_result
+    def scored(n: int) -> Scored:
+        return Scored(np.arange(2 * n)[::2], 0.5)  # a view: copied, then frozen
+
+    result = scored(2)
+    assert type(result) is Scored
+    assert not result.vector.flags.writeable
+    assert scored(2) is result
 
 
 def test_copy_true_returns_writable_fresh_copies() -> None:

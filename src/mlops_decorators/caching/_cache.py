@@ -106,7 +106,8 @@ class CacheInfo:
 
 
 def _freeze(value: Any, np: Any, owned: bool) -> Any:
-    """`value` with its numpy arrays (top level or in tuples, lists, dicts) read-only.
+    """`value` with its numpy arrays (top level or in tuples, namedtuples, lists, dicts)
+    read-only.
 
     An array that owns its memory is made read-only in place; a view is copied first, or
     writing through its base would still change the cached data. `owned` says nobody else
@@ -118,9 +119,12 @@ def _freeze(value: Any, np: Any, owned: bool) -> Any:
             value = value.copy()
         value.flags.writeable = False
         return value
-    if cls is tuple or cls is list:
+    named = isinstance(value, tuple) and hasattr(cls, "_make")  # a namedtuple of results
+    if cls is tuple or cls is list or named:
         items = [_freeze(item, np, owned) for item in value]
-        return value if all(a is b for a, b in zip(items, value, strict=True)) else cls(items)
+        if all(a is b for a, b in zip(items, value, strict=True)):
+            return value
+        return cls._make(items) if named else cls(items)
     if cls is dict:
         frozen = {k: _freeze(v, np, owned) for k, v in value.items()}
         return value if all(frozen[k] is v for k, v in value.items()) else frozen
