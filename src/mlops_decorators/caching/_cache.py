@@ -52,6 +52,23 @@ class CacheBackend(Protocol):
 
     A backend may carry a ``codec`` attribute (its serialiser and signer); without one, the
     decorator signs with ``MLOPS_DECORATORS_CACHE_SECRET`` when it is set.
+
+    Example:
+        >>> class DictBackend:  # a toy store: one process, no expiry
+        ...     def __init__(self) -> None:
+        ...         self.data: dict[str, bytes] = {}
+        ...     def get(self, key: str) -> bytes | None:
+        ...         return self.data.get(key)
+        ...     def set(self, key: str, value: bytes, ttl: float | None) -> None:
+        ...         self.data[key] = value
+        ...     def delete(self, key: str) -> bool:
+        ...         return self.data.pop(key, None) is not None
+        ...     def clear(self, namespace: str) -> None:
+        ...         for key in list(self.data):  # a snapshot: other threads may set meanwhile
+        ...             if key.startswith(namespace + ":"):
+        ...                 self.data.pop(key, None)
+        >>> isinstance(DictBackend(), CacheBackend)
+        True
     """
 
     def get(self, key: str) -> bytes | None:
