@@ -6,6 +6,7 @@ import copy
 import dataclasses
 import datetime
 import enum
+import inspect
 import uuid
 from typing import Any
 
@@ -308,3 +309,37 @@ def test_stable_digest_agrees_with_in_memory_equality(a: Any, b: Any) -> None:
     assert stable_digest("n", normalise(a), typed=False) == stable_digest(
         "n", normalise(copy.deepcopy(a)), typed=False
     )
+
+
+def _posonly(a: int, b: int = 1, /, c: int = 2) -> None: ...
+def _kwonly_gap(a: int, *, b: int = 1, c: int) -> None: ...
+def _mixed(a: int, b: int, c: int = 2, *, d: int = 3) -> None: ...
+
+
+@given(data=st.data())
+def test_every_way_of_passing_arguments_gives_the_bound_key(data: st.DataObject) -> None:
+    """Whichever shortcut answers (pads, keyword_pads, _bind_simple), the key is the tuple
+    of argument values in signature order with defaults applied."""
+    fn = data.draw(st.sampled_from([f, _posonly, _kwonly_gap, _mixed]))
+    signature = inspect.signature(fn)
+    params = list(signature.parameters.values())
+    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    n = data.draw(st.integers(0, len(positional)), label="positional count")
+    args = tuple(data.draw(st.integers(), label=p.name) for p in positional[:n])
+    kwargs = {}
+    for p in params[n:]:
+        if p.kind is p.POSITIONAL_ONLY or (
+            p.default is not p.empty and data.draw(st.booleans(), label=f"omit {p.name}")
+        ):
+            continue
+        kwargs[p.name] = data.draw(st.integers(), label=p.name)
+    order = data.draw(st.permutations(list(kwargs)), label="keyword order")
+    kwargs = {name: kwargs[name] for name in order}
+    try:
+        bound = signature.bind(*args, **kwargs)
+    except TypeError:
+        with pytest.raises(TypeError):
+            keys_of(fn)(args, kwargs)
+        return
+    bound.apply_defaults()
+    assert keys_of(fn)(args, kwargs) == tuple(bound.arguments.values())
