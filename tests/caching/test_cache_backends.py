@@ -279,6 +279,17 @@ def test_unsigned_mode_rejects_corrupt_records(
     assert len([r for r in cache_logs.records if "rejected" in r.message]) == 5
 
 
+def test_non_bytes_from_a_custom_backend_is_a_rejected_record(
+    cache_logs: pytest.LogCaptureFixture,
+) -> None:
+    backend = DictBackend()
+    f = counted(backend)
+    backend.data[f.cache_key(1)] = "md1U text"  # type: ignore[assignment]
+    assert f(1)["x"] == 1
+    assert isinstance(backend.data[f.cache_key(1)], bytes)  # replaced by a real record
+    assert any("instead of bytes" in r.getMessage() for r in cache_logs.records)
+
+
 # -- custom and failing backends ---------------------------------------------------------
 
 

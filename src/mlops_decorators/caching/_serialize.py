@@ -101,7 +101,10 @@ class Codec:
             BadRecordError: The record is foreign or corrupt, or (with a secret) unsigned or
                 signed with another key; nothing of it was unpickled.
         """
-        view = memoryview(record)
+        try:
+            view = memoryview(record)
+        except TypeError:  # a custom backend returned str or another non-bytes value
+            raise BadRecordError(f"a {type(record).__name__} instead of bytes") from None
         if bytes(view[:3]) != _MAGIC:
             raise BadRecordError("not a mlops-decorators cache record")
         flag = bytes(view[3:4])
