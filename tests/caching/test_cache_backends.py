@@ -139,6 +139,19 @@ def test_sqlite_clear_and_invalidate_only_touch_one_function(tmp_path: Path) -> 
     assert f.calls == [1, 2, 1, 2]
 
 
+def test_sqlite_closes_the_connections_of_ended_threads(tmp_path: Path) -> None:
+    backend = SQLiteBackend(tmp_path / "c.db", secret=SECRET)
+    f = counted(backend)
+    for i in range(10):  # a thread per request, as some servers do
+        thread = threading.Thread(target=f, args=(i,))
+        thread.start()
+        thread.join()
+    assert len(backend._connections) == 1  # only the last thread's is left open
+    assert f(9)["x"] == 9
+    assert [entry[1] for entry in backend._connections] == [threading.current_thread()]
+    assert f.calls == list(range(10))
+
+
 def test_sqlite_tampered_entry_is_never_unpickled(
     tmp_path: Path, cache_logs: pytest.LogCaptureFixture
 ) -> None:

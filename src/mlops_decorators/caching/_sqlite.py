@@ -22,6 +22,8 @@ __all__ = ["SQLiteBackend"]
 
 _TABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
+_Entry = tuple[sqlite3.Connection, threading.Thread, int]
+
 
 class SQLiteBackend:
     """Store cache entries in an SQLite file (standard library only).
@@ -81,7 +83,8 @@ class SQLiteBackend:
         self._clock = clock
         self._writes = 0
         self._local = threading.local()
-        self._connections: list[sqlite3.Connection] = []
+        # (connection, its thread, the pid that opened it): see _connection.
+        self._connections: list[_Entry] = []
         self._connections_lock = threading.Lock()
         self.codec = Codec(resolve_secret("secret", secret), repr(self))
 
@@ -99,8 +102,19 @@ class SQLiteBackend:
         connection = sqlite3.connect(
             self.path, timeout=self._timeout, isolation_level=None, check_same_thread=False
         )
+        pid = os.getpid()
         with self._connections_lock:
-            self._connections.append(connection)
+            # A thread that ended leaves its connection open: close those, or a server
+            # running a thread per request would leak one file descriptor per request. Only
+            # connections this process opened: one inherited through fork must not be used,
+            # closing included (SQLite's advice), so those stay as they are.
+            kept: list[_Entry] = []
+            ended: list[_Entry] = []
+            for entry in self._connections:
+                (ended if entry[2] == pid and not entry[1].is_alive() else kept).append(entry)
+            self._connections = [*kept, (connection, threading.current_thread(), pid)]
+        for stale, _, _ in ended:
+            stale.close()
         connection.execute("PRAGMA journal_mode=WAL")
         connection.execute("PRAGMA synchronous=NORMAL")
         connection.execute(
@@ -160,6 +174,6 @@ class SQLiteBackend:
         """Close every connection this process opened (the next use opens new ones)."""
         with self._connections_lock:
             connections, self._connections = self._connections, []
-        for connection in connections:
+        for connection, _, _ in connections:
             connection.close()
         self._local = threading.local()
