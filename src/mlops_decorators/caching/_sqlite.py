@@ -97,8 +97,8 @@ class SQLiteBackend:
         if connection is not None and local.pid == os.getpid():
             return connection
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        # check_same_thread=False only so that close() may close every thread's connection;
-        # each one is still used by its own thread alone.
+        # check_same_thread=False only so that other threads may close a connection (close(),
+        # and the pruning of ended threads below); each one is used by its own thread alone.
         connection = sqlite3.connect(
             self.path, timeout=self._timeout, isolation_level=None, check_same_thread=False
         )
