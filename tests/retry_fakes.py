@@ -8,7 +8,7 @@ import random
 from collections.abc import Iterator
 from unittest import mock
 
-from mlops_decorators import _retry_budget, _retry_policy
+from mlops_decorators.retrying import _budget, _policy
 
 
 class FakeClock:
@@ -39,13 +39,13 @@ def fake_seams(seed: int = 1234, start: float = 1000.0) -> Iterator[FakeClock]:
     """Swap the engine's clock, sleeps and random source; restore the switches after."""
     clock = FakeClock(start)
     with (
-        mock.patch.object(_retry_policy, "clock", clock.monotonic),
-        mock.patch.object(_retry_budget, "clock", clock.monotonic),
-        mock.patch.object(_retry_policy, "sleep", clock.sleep),
-        mock.patch.object(_retry_policy, "async_sleep", clock.async_sleep),
-        mock.patch.object(_retry_policy, "rng", random.Random(seed)),
+        mock.patch.object(_policy, "clock", clock.monotonic),
+        mock.patch.object(_budget, "clock", clock.monotonic),
+        mock.patch.object(_policy, "sleep", clock.sleep),
+        mock.patch.object(_policy, "async_sleep", clock.async_sleep),
+        mock.patch.object(_policy, "rng", random.Random(seed)),
     ):
         try:
             yield clock
         finally:
-            _retry_policy.settings.reset()
+            _policy.settings.reset()

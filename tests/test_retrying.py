@@ -18,12 +18,13 @@ from typing import Any
 
 import pytest
 
-from mlops_decorators import _retry_after, _retry_policy
 from mlops_decorators.exceptions import RetryExhaustedError
 from mlops_decorators.retrying import (
     RetryBudget,
     RetryState,
     RetryStats,
+    _after,
+    _policy,
     reset_retry_settings,
     retry,
     set_retries,
@@ -500,7 +501,7 @@ def test_deadline_passed_during_an_overshooting_sleep(clock: FakeClock) -> None:
     def oversleep(seconds: float) -> None:
         clock.sleep(seconds * 10)  # a busy machine wakes up late
 
-    _retry_policy.sleep = oversleep  # fake_seams restores it
+    _policy.sleep = oversleep  # fake_seams restores it
     flaky = Flaky(failures=100)
     fn = retry(max_attempts=10, delay=1, jitter=None, deadline=5)(flaky)
     with pytest.raises(ConnectionError) as info:
@@ -604,7 +605,7 @@ def test_retry_after_is_honoured(clock: FakeClock, error: BaseException, expecte
 
 def test_retry_after_http_date(clock: FakeClock) -> None:
     now = datetime(2030, 1, 1, 12, 0, 0, tzinfo=timezone.utc)
-    _retry_after.wall_clock = now.timestamp  # type: ignore[assignment]
+    _after.wall_clock = now.timestamp  # type: ignore[assignment]
     try:
         header = format_datetime(now + timedelta(seconds=20), usegmt=True)
         fn = retry(jitter=None)(
@@ -617,7 +618,7 @@ def test_retry_after_http_date(clock: FakeClock) -> None:
         )
         assert fn() == "ok"
     finally:
-        _retry_after.wall_clock = __import__("time").time
+        _after.wall_clock = __import__("time").time
     assert clock.sleeps == [20.0, 5.0]
 
 
@@ -877,7 +878,7 @@ def test_keyboard_interrupt_during_a_wait_propagates_and_is_counted(clock: FakeC
     def interrupted(seconds: float) -> None:
         raise KeyboardInterrupt
 
-    _retry_policy.sleep = interrupted  # fake_seams restores it
+    _policy.sleep = interrupted  # fake_seams restores it
     flaky = Flaky(failures=5)
     fn = retry(max_attempts=5, exceptions=BaseException)(flaky)
     with pytest.raises(KeyboardInterrupt):
@@ -1092,9 +1093,9 @@ def test_set_retries_false_makes_one_attempt(clock: FakeClock) -> None:
 def test_switches_nest_and_restore(clock: FakeClock) -> None:
     with set_retry_waits(False):
         with set_retry_waits(True):
-            assert _retry_policy.settings.waits is True
-        assert _retry_policy.settings.waits is False
-    assert _retry_policy.settings.waits is True
+            assert _policy.settings.waits is True
+        assert _policy.settings.waits is False
+    assert _policy.settings.waits is True
 
 
 @pytest.mark.parametrize(
@@ -1107,10 +1108,10 @@ def test_environment_variables_are_read_by_reset(
     for value in ("1", "true", " YES "):
         monkeypatch.setenv(variable, value)
         reset_retry_settings()
-        assert getattr(_retry_policy.settings, attribute) is False
+        assert getattr(_policy.settings, attribute) is False
     monkeypatch.setenv(variable, "0")
     reset_retry_settings()
-    assert getattr(_retry_policy.settings, attribute) is True
+    assert getattr(_policy.settings, attribute) is True
 
 
 @pytest.mark.parametrize(

@@ -8,9 +8,8 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mlops_decorators import _retry_policy
 from mlops_decorators.exceptions import RetryExhaustedError
-from mlops_decorators.retrying import RetryState, retry
+from mlops_decorators.retrying import RetryState, _policy, retry
 from retry_fakes import fake_seams
 
 seconds = st.floats(min_value=0.0, max_value=100.0, allow_nan=False)
@@ -106,7 +105,7 @@ def test_no_attempt_starts_and_no_sleep_ends_at_or_after_the_deadline(
             real_sleep(seconds)
             sleep_ends.append(clock.now)
 
-        _retry_policy.sleep = tracking_sleep
+        _policy.sleep = tracking_sleep
 
         @retry(
             max_attempts=len(durations) + 1,

@@ -4,11 +4,11 @@
 statistics. `Run` is the state of one call that needs a second attempt; the decorator's
 slow path and the block form both drive a `Run` with the same ``for attempt in run: with
 attempt: ...`` loop, so every decision (retry or give up, how long to wait, what to log and
-count) is made in one place. The budget (`_retry_budget`) and the reading of Retry-After
-advice (`_retry_after`) live in their own modules.
+count) is made in one place. The budget (`_budget`) and the reading of Retry-After
+advice (`_after`) live in their own modules.
 
 Test seam: the engine reads `clock`, `sleep`, `async_sleep` and `rng` from this module at
-call time, so tests replace them (``monkeypatch.setattr(_retry_policy, "clock",
+call time, so tests replace them (``monkeypatch.setattr(_policy, "clock",
 fake.monotonic)``) and never wait for real. `settings` holds the switches set by
 `set_retry_waits` and `set_retries`.
 """
@@ -27,12 +27,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from . import _checks
-from ._retry_after import retry_after
-from ._retry_budget import RetryBudget
-from ._stats import Counter
-from ._values import DEFAULT_REDACT, Summarizer, format_duration
-from .exceptions import RetryExhaustedError
+from .. import _checks
+from .._stats import Counter
+from .._values import DEFAULT_REDACT, Summarizer, format_duration
+from ..exceptions import RetryExhaustedError
+from ._after import retry_after
+from ._budget import RetryBudget
 
 if TYPE_CHECKING:
     from datetime import timedelta

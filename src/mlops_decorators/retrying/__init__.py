@@ -16,10 +16,10 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
-from . import _retry_policy as _engine
-from ._core import bare_or_called, decorate, qualified_name
-from ._retry_budget import RetryBudget
-from ._retry_policy import Attempt, Policy, RetryState, RetryStats, Run
+from .._core import bare_or_called, decorate, qualified_name
+from . import _policy as _engine
+from ._budget import RetryBudget
+from ._policy import Attempt, Policy, RetryState, RetryStats, Run
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator

@@ -13,8 +13,8 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from . import _checks
-from ._stats import Counter
+from .. import _checks
+from .._stats import Counter
 
 if TYPE_CHECKING:
     from datetime import timedelta
