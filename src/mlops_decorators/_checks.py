@@ -64,6 +64,13 @@ def positive_int(name: str, value: int | None, *, allow_none: bool = False) -> i
     return value
 
 
+def flag(name: str, value: bool) -> bool:
+    """Return `value` if it is True or False (not merely truthy)."""
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be True or False, got {type(value).__name__} {value!r}")
+    return value
+
+
 def number(name: str, value: float, *, minimum: float) -> float:
     """Return `value` as a float if it is a finite real number >= `minimum`."""
     if not isinstance(value, (int, float)) or isinstance(value, bool):

@@ -200,9 +200,8 @@ def log_calls(
             raise TypeError("log_calls() got logger both positionally and as a keyword")
         logger = fn_or_logger  # type: ignore[assignment]
     resolved_level = _checks.log_level("level", level)
-    for flag, value in (("log_args", log_args), ("log_result", log_result)):
-        if not isinstance(value, bool):
-            raise TypeError(f"{flag} must be True or False, got {value!r}")
+    _checks.flag("log_args", log_args)
+    _checks.flag("log_result", log_result)
     if not isinstance(max_repr, int) or isinstance(max_repr, bool) or max_repr < 10:
         raise ValueError(f"max_repr must be an int >= 10, got {max_repr!r}")
     values = Summarizer(max_repr, normalise_redact("redact", redact))

@@ -55,12 +55,6 @@ def _check_ignore(ignore: Iterable[str] | str) -> tuple[str, ...]:
     return result
 
 
-def _check_bool(name: str, value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise TypeError(f"{name} must be True or False, got {type(value).__name__} {value!r}")
-    return value
-
-
 @overload
 def cache_result(ttl: Callable[P, R], /) -> Callable[P, R]: ...
 
@@ -151,10 +145,10 @@ def cache_result(
         "max_bytes": _checks.positive_int("max_bytes", max_bytes, allow_none=True),
         "key": _checks.optional_callable("key", key),
         "ignore": _check_ignore(ignore),
-        "typed": _check_bool("typed", typed),
+        "typed": _checks.flag("typed", typed),
         "backend": _check_backend(backend),
-        "cache_none": _check_bool("cache_none", cache_none),
-        "copy": _check_bool("copy", copy),
+        "cache_none": _checks.flag("cache_none", cache_none),
+        "copy": _checks.flag("copy", copy),
     }
     if version is not None and (not isinstance(version, (str, int)) or isinstance(version, bool)):
         raise TypeError(f"version must be a str, an int or None, got {version!r}")

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from .. import _checks
 from ._serialize import Codec, resolve_secret
 
 __all__ = ["SQLiteBackend"]
@@ -70,10 +71,8 @@ class SQLiteBackend:
     ) -> None:
         if not isinstance(table, str) or not _TABLE_NAME.match(table):
             raise ValueError(f"table must be an SQL identifier such as 'my_cache', got {table!r}")
-        if not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or timeout <= 0:
-            raise ValueError(f"timeout must be a number of seconds > 0, got {timeout!r}")
-        if not isinstance(purge_every, int) or isinstance(purge_every, bool) or purge_every < 1:
-            raise ValueError(f"purge_every must be an int >= 1, got {purge_every!r}")
+        _checks.seconds("timeout", timeout, allow_zero=False)
+        _checks.positive_int("purge_every", purge_every)
         if not callable(clock):
             raise TypeError(f"clock must be callable, got {type(clock).__name__} {clock!r}")
         self.path = Path(path)
