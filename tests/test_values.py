@@ -2,8 +2,10 @@
 
 The length bound, stated and checked by property: a summary is at most ``max_repr``
 characters, except that a cut string, bytes or repr may add its size note
-(``"...(12345 chars)"``); containers, however deeply nested, keep that note inside their
-budget (for ``max_repr >= 30``; below that a container may show just ``[...(n more)]``).
+(``"...(12345 chars)"``), and a cut string or bytes always shows its first whole character
+even when that character's escape alone is longer (``'\\U0010ffff'`` is 12 characters);
+containers, however deeply nested, keep that note inside their budget (for
+``max_repr >= 30``; below that a container may show just ``[...(n more)]``).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from mlops_decorators._values import (
@@ -304,11 +306,15 @@ def note_length(value: Any) -> int:
 
 
 @given(json_like, st.integers(min_value=10, max_value=400))
+@example("\U00018cd60", 10)  # one character's escape is 12 characters, over the budget
 def test_summary_length_bound(value: Any, max_repr: int) -> None:
     text = Summarizer(max_repr, DEFAULT_REDACT).value(value)
     if isinstance(value, (list, tuple, dict, frozenset)):
         stub = len(f"frozenset({{...({len(value)} more)}})")
         assert len(text) <= max(max_repr, stub)
+    elif isinstance(value, (str, bytes)):
+        first = len(repr(value[:1]))  # a cut keeps at least one whole character
+        assert len(text) <= max(max_repr, first) + note_length(value)
     else:
         assert len(text) <= max_repr + note_length(value)
 

@@ -93,9 +93,11 @@ class Summarizer:
     def value(self, value: Any) -> str:
         """A summary of `value` in at most ``max_repr`` characters.
 
-        A cut string, bytes or repr may add its size note (``...(12345 chars)``) on top;
-        containers fit their notes inside ``max_repr`` (from about 30 characters up) and
-        show only their size below four levels of nesting. Array summaries are never cut.
+        A cut string, bytes or repr may add its size note (``...(12345 chars)``) on top,
+        and a cut string or bytes keeps at least its first whole character, even when that
+        character's escape is longer than ``max_repr`` (up to 12 characters); containers fit
+        their notes inside ``max_repr`` (from about 30 characters up) and show only their
+        size below four levels of nesting. Array summaries are never cut.
 
         Example:
             >>> Summarizer(60, DEFAULT_REDACT).value({"user": "ada", "token": "t", "ids": [1] * 50})
