@@ -179,7 +179,8 @@ def log_calls(
         The decorated function, or a decorator when called with options.
 
     Raises:
-        TypeError: An argument has the wrong type (e.g. ``redact="password"``).
+        TypeError: An argument has the wrong type (e.g. ``redact="password"``,
+            ``max_repr=50.0``).
         ValueError: ``level`` is not a logging level or ``max_repr`` is below 10.
 
     Example:
@@ -202,7 +203,11 @@ def log_calls(
     resolved_level = _checks.log_level("level", level)
     _checks.flag("log_args", log_args)
     _checks.flag("log_result", log_result)
-    if not isinstance(max_repr, int) or isinstance(max_repr, bool) or max_repr < 10:
+    if not isinstance(max_repr, int) or isinstance(max_repr, bool):
+        raise TypeError(
+            f"max_repr must be an int >= 10, got {type(max_repr).__name__} {max_repr!r}"
+        )
+    if max_repr < 10:
         raise ValueError(f"max_repr must be an int >= 10, got {max_repr!r}")
     values = Summarizer(max_repr, normalise_redact("redact", redact))
     _checks.logger("logger", logger, __name__)  # fail at decoration, not at first call
