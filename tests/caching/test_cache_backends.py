@@ -209,8 +209,10 @@ def test_sqlite_unusable_path_never_fails_the_call(
 
 
 def test_sqlite_bad_arguments(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="table"):
+    with pytest.raises(ValueError, match="table must be an SQL identifier"):
         SQLiteBackend(tmp_path / "c.db", table="x; DROP")
+    with pytest.raises(TypeError, match="table must be a str, got int 3"):
+        SQLiteBackend(tmp_path / "c.db", table=3)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="timeout"):
         SQLiteBackend(tmp_path / "c.db", timeout=0)
     with pytest.raises(ValueError, match="purge_every"):

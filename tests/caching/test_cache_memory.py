@@ -517,9 +517,9 @@ async def test_async_function_hits(clock: FakeClock) -> None:
         ({"backend": {}}, TypeError, "backend"),
         ({"typed": 1}, TypeError, "typed"),
         ({"copy": None}, TypeError, "copy"),
-        ({"version": 1.5}, TypeError, "version"),
-        ({"ignore": 3}, TypeError, "ignore"),
-        ({"ignore": [3]}, TypeError, "ignore"),
+        ({"version": 1.5}, TypeError, "version must be a str, an int or None, got float 1.5"),
+        ({"ignore": 3}, TypeError, "ignore must be a parameter name or an iterable of them"),
+        ({"ignore": [3]}, TypeError, r"ignore must contain parameter names \(str\), got int 3"),
     ],
 )
 def test_bad_options(options: dict[str, Any], error: type[Exception], match: str) -> None:

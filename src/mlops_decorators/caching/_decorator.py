@@ -51,7 +51,9 @@ def _check_ignore(ignore: Iterable[str] | str) -> tuple[str, ...]:
         ) from None
     for name in result:
         if not isinstance(name, str):
-            raise TypeError(f"ignore must contain parameter names (str), got {name!r}")
+            raise TypeError(
+                f"ignore must contain parameter names (str), got {type(name).__name__} {name!r}"
+            )
     return result
 
 
@@ -151,7 +153,9 @@ def cache_result(
         "copy": _checks.flag("copy", copy),
     }
     if version is not None and (not isinstance(version, (str, int)) or isinstance(version, bool)):
-        raise TypeError(f"version must be a str, an int or None, got {version!r}")
+        raise TypeError(
+            f"version must be a str, an int or None, got {type(version).__name__} {version!r}"
+        )
     options["version"] = version
     if is_decoratable(ttl):
         return _apply(ttl, ttl=60.0, **options)
@@ -162,7 +166,9 @@ def cache_result(
 def _apply(fn: Any, **options: Any) -> Any:
     target = fn.__func__ if isinstance(fn, (staticmethod, classmethod)) else fn
     if not callable(target):
-        raise TypeError(f"@cache_result can only decorate a callable, got {fn!r}")
+        raise TypeError(
+            f"@cache_result can only decorate a callable, got {type(fn).__name__} {fn!r}"
+        )
     state = _Cache(fn, **options)
     call, call_async, hit = state.call, state.call_async, state.hits.increment
     out = state.out

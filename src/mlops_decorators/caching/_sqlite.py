@@ -44,7 +44,8 @@ class SQLiteBackend:
         clock: Wall clock in seconds since the epoch; inject a fake one in tests.
 
     Raises:
-        TypeError: ``secret`` is not str/bytes/None or ``clock`` is not callable.
+        TypeError: ``table`` is not a str, ``secret`` is not str/bytes/None or ``clock`` is
+            not callable.
         ValueError: ``table`` is not an identifier or a number is not positive.
 
     Example:
@@ -69,7 +70,9 @@ class SQLiteBackend:
         purge_every: int = 256,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        if not isinstance(table, str) or not _TABLE_NAME.match(table):
+        if not isinstance(table, str):
+            raise TypeError(f"table must be a str, got {type(table).__name__} {table!r}")
+        if not _TABLE_NAME.match(table):
             raise ValueError(f"table must be an SQL identifier such as 'my_cache', got {table!r}")
         _checks.seconds("timeout", timeout, allow_zero=False)
         _checks.positive_int("purge_every", purge_every)
