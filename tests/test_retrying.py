@@ -11,7 +11,7 @@ import subprocess
 import sys
 import threading
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
 from typing import Any
@@ -1088,6 +1088,14 @@ def test_set_retries_false_makes_one_attempt(clock: FakeClock) -> None:
     assert info.value.attempts == 1
     assert flaky.calls == 1
     assert getattr(error_info.value, "__notes__", []) == []
+
+
+@pytest.mark.parametrize("switch", [set_retry_waits, set_retries])
+def test_switches_refuse_truthy_non_bools(switch: Callable[[bool], object]) -> None:
+    before = (_policy.settings.waits, _policy.settings.retrying)
+    with pytest.raises(TypeError, match="enabled must be True or False, got str 'false'"):
+        switch("false")  # type: ignore[arg-type]
+    assert (_policy.settings.waits, _policy.settings.retrying) == before  # left unchanged
 
 
 def test_switches_nest_and_restore(clock: FakeClock) -> None:

@@ -16,6 +16,7 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
+from .. import _checks
 from .._core import bare_or_called, decorate, qualified_name
 from . import _policy as _engine
 from ._budget import RetryBudget
@@ -84,6 +85,10 @@ def set_retry_waits(enabled: bool) -> _Restore:
     Returns:
         A context manager that restores the previous setting on exit.
 
+    Raises:
+        TypeError: `enabled` is not True or False (a string such as ``"false"`` would
+            otherwise be truthy).
+
     Example:
         >>> calls = []
         >>> @retry(max_attempts=3, delay=60)
@@ -97,7 +102,7 @@ def set_retry_waits(enabled: bool) -> _Restore:
         'ok'
     """
     previous = _engine.settings.waits
-    _engine.settings.waits = bool(enabled)
+    _engine.settings.waits = _checks.flag("enabled", enabled)
     return _Restore("waits", previous)
 
 
@@ -116,6 +121,10 @@ def set_retries(enabled: bool) -> _Restore:
     Returns:
         A context manager that restores the previous setting on exit.
 
+    Raises:
+        TypeError: `enabled` is not True or False (a string such as ``"false"`` would
+            otherwise be truthy).
+
     Example:
         >>> @retry(max_attempts=5)
         ... def broken() -> None:
@@ -126,7 +135,7 @@ def set_retries(enabled: bool) -> _Restore:
         ConnectionError: down
     """
     previous = _engine.settings.retrying
-    _engine.settings.retrying = bool(enabled)
+    _engine.settings.retrying = _checks.flag("enabled", enabled)
     return _Restore("retrying", previous)
 
 
