@@ -154,6 +154,15 @@ class RetryContext:
 
     Use ``for attempt in ctx: with attempt: ...`` in plain code and ``async for`` in
     coroutines; ``ctx.retry_stats()`` counts every run made through it.
+
+    Example:
+        >>> upload = retry_context(max_attempts=2, delay=0, name="upload")
+        >>> for run in range(2):  # the same context, two independent runs
+        ...     for attempt in upload:
+        ...         with attempt:
+        ...             pass
+        >>> upload.retry_stats().calls
+        2
     """
 
     __slots__ = ("_policy",)
@@ -178,7 +187,21 @@ class RetryContext:
         return self._run()
 
     def retry_stats(self) -> RetryStats:
-        """Counts of every run of this block so far."""
+        """Counts of every run of this block so far.
+
+        Returns:
+            An immutable `RetryStats` snapshot named after the block.
+
+        Example:
+            >>> ctx = retry_context(max_attempts=3, delay=0, name="load")
+            >>> for attempt in ctx:
+            ...     with attempt:
+            ...         if attempt.number == 1:
+            ...             raise TimeoutError("slow")
+            >>> stats = ctx.retry_stats()
+            >>> (stats.function, stats.attempts, stats.retries)
+            ('load', 2, 1)
+        """
         return self._policy.stats.snapshot(self._policy.name)
 
 

@@ -96,7 +96,13 @@ class RetryBudget:
 
     @property
     def refusals(self) -> int:
-        """How many retries this budget has refused so far."""
+        """How many retries this budget has refused so far.
+
+        Example:
+            >>> budget = RetryBudget(ratio=0.0, min_retries_per_s=0.0)
+            >>> budget.try_spend(), budget.refusals
+            (False, 1)
+        """
         return self._refusals.value
 
     def record_call(self, now: float | None = None) -> None:
@@ -104,6 +110,13 @@ class RetryBudget:
 
         Args:
             now: When the call started on the monotonic clock, if already read.
+
+        Example:
+            >>> budget = RetryBudget(ratio=0.5, min_retries_per_s=0.0)
+            >>> for _ in range(4):
+            ...     budget.record_call()
+            >>> [budget.try_spend() for _ in range(3)]  # 0.5 x 4 calls: two retries
+            [True, True, False]
         """
         index = int((clock() if now is None else now) * self._per_bucket)
         bucket = self._buckets[index % BUCKETS]
@@ -119,6 +132,14 @@ class RetryBudget:
 
         Returns:
             True while the retries in the window are below the allowance.
+
+        Example:
+            >>> budget = RetryBudget(ratio=0.2, min_retries_per_s=0.0)
+            >>> budget.can_retry()
+            False
+            >>> budget.record_call()
+            >>> budget.can_retry(), budget.refusals  # asking spends and refuses nothing
+            (True, 0)
         """
         index = int((clock() if now is None else now) * self._per_bucket)
         with self._lock:
@@ -133,6 +154,11 @@ class RetryBudget:
 
         Returns:
             True if the retry may go ahead.
+
+        Example:
+            >>> budget = RetryBudget(ratio=0.0, min_retries_per_s=0.1, window=10)
+            >>> budget.try_spend(), budget.try_spend()  # the floor: 0.1/s x 10 s = 1 retry
+            (True, False)
         """
         index = int((clock() if now is None else now) * self._per_bucket)
         with self._lock:

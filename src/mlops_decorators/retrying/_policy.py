@@ -112,6 +112,20 @@ class RetryState:
         next_wait: Seconds that will be slept before the next attempt.
         elapsed: Seconds since the first attempt started (with no ``deadline`` and no
             ``budget``, since the first attempt failed: the happy path then reads no clock).
+
+    Example:
+        >>> from mlops_decorators import retry
+        >>> seen = []
+        >>> @retry(max_attempts=2, delay=0, on_retry=seen.append)
+        ... def fetch() -> str:
+        ...     if not seen:
+        ...         raise ConnectionError("reset")
+        ...     return "ok"
+        >>> fetch()
+        'ok'
+        >>> state = seen[0]
+        >>> (state.function, state.attempt, state.max_attempts, type(state.exception).__name__)
+        ('fetch', 1, 2, 'ConnectionError')
     """
 
     function: str
@@ -138,6 +152,17 @@ class RetryStats:
         giveups: Calls that ended by raising (an exception or `RetryExhaustedError`).
         budget_refusals: Retries refused by the `RetryBudget`.
         total_sleep_s: Seconds spent waiting between attempts (as scheduled).
+
+    Example:
+        >>> from mlops_decorators import retry
+        >>> @retry(max_attempts=3, delay=0, retry_on_result=lambda r: r is None)
+        ... def ready() -> bool | None:
+        ...     return True
+        >>> ready()
+        True
+        >>> stats = ready.retry_stats()
+        >>> (stats.calls, stats.attempts, stats.successes, stats.giveups)
+        (1, 1, 1, 0)
     """
 
     function: str
@@ -334,6 +359,15 @@ class Attempt:
         result: Set it to the block's value when the block is retried on results
             (``retry_on_result``); left unset, the block's outcome is judged by exceptions
             only.
+
+    Example:
+        >>> from mlops_decorators import retry_context
+        >>> statuses = iter(["loading", "ready"])
+        >>> for attempt in retry_context(delay=0, retry_on_result=lambda s: s != "ready"):
+        ...     with attempt:
+        ...         attempt.result = next(statuses)
+        >>> attempt.number, attempt.result
+        (2, 'ready')
     """
 
     __slots__ = ("_run", "number", "result")
