@@ -72,16 +72,40 @@ class CacheBackend(Protocol):
     """
 
     def get(self, key: str) -> bytes | None:
-        """The stored bytes, or None when missing or expired."""
+        """The stored bytes, or None when missing or expired.
+
+        Args:
+            key: ``"<namespace>:<hex digest>"``.
+
+        Returns:
+            The bytes last stored under `key`, or None.
+        """
 
     def set(self, key: str, value: bytes, ttl: float | None) -> None:
-        """Store `value` for `ttl` seconds (None: until deleted)."""
+        """Store `value` for `ttl` seconds (None: until deleted).
+
+        Args:
+            key: ``"<namespace>:<hex digest>"``.
+            value: An opaque record (serialised and possibly signed by the decorator).
+            ttl: Seconds until the entry expires, or None for never.
+        """
 
     def delete(self, key: str) -> bool:
-        """Remove `key`; whether it was there."""
+        """Remove `key`; whether it was there.
+
+        Args:
+            key: ``"<namespace>:<hex digest>"``.
+
+        Returns:
+            True if an entry was removed.
+        """
 
     def clear(self, namespace: str) -> None:
-        """Remove every key of `namespace` (and only those)."""
+        """Remove every key of `namespace` (and only those).
+
+        Args:
+            namespace: The part of the keys before their last ``":"``.
+        """
 
 
 @dataclass(frozen=True, slots=True)

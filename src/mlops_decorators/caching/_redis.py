@@ -85,21 +85,60 @@ class RedisBackend:
         return f"RedisBackend({where!r}, prefix={self.prefix!r})"
 
     def get(self, key: str) -> bytes | None:
-        """The bytes stored under `key` (Redis drops expired keys itself)."""
+        """The bytes stored under `key` (Redis drops expired keys itself).
+
+        Args:
+            key: ``"<namespace>:<hex digest>"``; stored under ``prefix + key``.
+
+        Returns:
+            The stored bytes, or None.
+
+        Raises:
+            redis.RedisError: The server cannot be reached or answers with an error.
+        """
         value = self.client.get(self.prefix + key)
         return None if value is None else bytes(value)
 
     def set(self, key: str, value: bytes, ttl: float | None) -> None:
-        """``SET key value PX ttl_ms`` (no expiry when `ttl` is None)."""
+        """``SET key value PX ttl_ms`` (no expiry when `ttl` is None).
+
+        Args:
+            key: ``"<namespace>:<hex digest>"``.
+            value: The record to store.
+            ttl: Seconds until Redis expires the key (at least 1 ms), or None for never.
+
+        Raises:
+            redis.RedisError: The server cannot be reached or answers with an error.
+        """
         px = None if ttl is None else max(1, round(ttl * 1000))
         self.client.set(self.prefix + key, value, px=px)
 
     def delete(self, key: str) -> bool:
-        """Delete `key`; whether it was there."""
+        """Delete `key`; whether it was there.
+
+        Args:
+            key: ``"<namespace>:<hex digest>"``.
+
+        Returns:
+            True if the key existed.
+
+        Raises:
+            redis.RedisError: The server cannot be reached or answers with an error.
+        """
         return bool(self.client.delete(self.prefix + key))
 
     def clear(self, namespace: str) -> None:
-        """Delete the keys of one function (`namespace`), leaving every other key alone."""
+        """Delete the keys of one function (`namespace`), leaving every other key alone.
+
+        Keys are found with ``SCAN`` (never the blocking ``KEYS``) and removed with ``UNLINK``
+        in batches of 500.
+
+        Args:
+            namespace: The function's namespace (module, qualname and version).
+
+        Raises:
+            redis.RedisError: The server cannot be reached or answers with an error.
+        """
         pattern = _GLOB_SPECIAL.sub(r"\\\1", self.prefix + namespace) + ":*"
         batch: list[Any] = []
         for name in self.client.scan_iter(match=pattern, count=500):

@@ -133,7 +133,18 @@ class SQLiteBackend:
         return connection
 
     def get(self, key: str) -> bytes | None:
-        """The bytes stored under `key` unless missing or expired."""
+        """The bytes stored under `key` unless missing or expired.
+
+        Args:
+            key: ``"<namespace>:<hex digest>"``.
+
+        Returns:
+            The stored bytes, or None.
+
+        Raises:
+            sqlite3.Error: The database cannot be read (the decorator counts it as a
+                backend error and calls the function).
+        """
         row = (
             self._connection()
             .execute(f"SELECT value, expires_at FROM {self._table} WHERE key = ?", (key,))
@@ -144,7 +155,17 @@ class SQLiteBackend:
         return bytes(row[0])
 
     def set(self, key: str, value: bytes, ttl: float | None) -> None:
-        """Store `value` under `key` until ``now + ttl`` (wall clock), or forever."""
+        """Store `value` under `key` until ``now + ttl`` (wall clock), or forever.
+
+        Args:
+            key: ``"<namespace>:<hex digest>"``; the namespace is stored for `clear`.
+            value: The record to store.
+            ttl: Seconds until the entry expires, or None for never.
+
+        Raises:
+            sqlite3.Error: The database cannot be written (locked past ``timeout``, disk
+                full).
+        """
         now = self._clock()
         connection = self._connection()
         connection.execute(
@@ -157,23 +178,68 @@ class SQLiteBackend:
             self.purge_expired()
 
     def purge_expired(self) -> int:
-        """Delete every expired row (of every namespace); how many were deleted."""
+        """Delete every expired row (of every namespace); `set` calls it every
+        ``purge_every`` writes.
+
+        Returns:
+            How many rows were deleted.
+
+        Raises:
+            sqlite3.Error: The database cannot be written.
+
+        Example:
+            >>> import tempfile, os
+            >>> now = [1000.0]
+            >>> backend = SQLiteBackend(
+            ...     os.path.join(tempfile.mkdtemp(), "c.db"), secret="s", clock=lambda: now[0]
+            ... )
+            >>> backend.set("f:1", b"record", ttl=10)
+            >>> now[0] += 10
+            >>> backend.get("f:1"), backend.purge_expired()
+            (None, 1)
+        """
         cursor = self._connection().execute(
             f"DELETE FROM {self._table} WHERE expires_at <= ?", (self._clock(),)
         )
         return cursor.rowcount
 
     def delete(self, key: str) -> bool:
-        """Delete `key`; whether it was there."""
+        """Delete `key`; whether it was there.
+
+        Args:
+            key: ``"<namespace>:<hex digest>"``.
+
+        Returns:
+            True if a row was deleted (expired or not).
+
+        Raises:
+            sqlite3.Error: The database cannot be written.
+        """
         cursor = self._connection().execute(f"DELETE FROM {self._table} WHERE key = ?", (key,))
         return cursor.rowcount > 0
 
     def clear(self, namespace: str) -> None:
-        """Delete every entry of one function (`namespace`)."""
+        """Delete every entry of one function (`namespace`).
+
+        Args:
+            namespace: The function's namespace (module, qualname and version).
+
+        Raises:
+            sqlite3.Error: The database cannot be written.
+        """
         self._connection().execute(f"DELETE FROM {self._table} WHERE namespace = ?", (namespace,))
 
     def close(self) -> None:
-        """Close every connection this process opened (the next use opens new ones)."""
+        """Close every connection this process opened (the next use opens new ones).
+
+        Example:
+            >>> import tempfile, os
+            >>> backend = SQLiteBackend(os.path.join(tempfile.mkdtemp(), "c.db"), secret="s")
+            >>> backend.set("f:1", b"record", ttl=None)
+            >>> backend.close()
+            >>> backend.get("f:1")  # reopened on use
+            b'record'
+        """
         with self._connections_lock:
             connections, self._connections = self._connections, []
         for connection, _, _ in connections:
