@@ -41,7 +41,7 @@ waits: list[float] = []
 
 
 def remember_wait(state: RetryState) -> None:
-    waits.append(state.next_wait)
+    waits.append(state.next_wait_s)
 
 
 @retry(

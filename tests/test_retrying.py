@@ -670,8 +670,11 @@ def test_on_retry_gets_an_immutable_state_before_each_sleep(clock: FakeClock) ->
 
     clock_start = clock.now
     assert fn() == "ok"
-    assert [(s.attempt, s.next_wait, s.max_attempts) for s in states] == [(1, 2.0, 4), (2, 4.0, 4)]
-    assert states[1].elapsed == pytest.approx(2.0)
+    assert [(s.attempt, s.next_wait_s, s.max_attempts) for s in states] == [
+        (1, 2.0, 4),
+        (2, 4.0, 4),
+    ]
+    assert states[1].elapsed_s == pytest.approx(2.0)
     assert states[0].function.endswith("<locals>.fn")
     assert isinstance(states[0].exception, ConnectionError)
     assert states[0].result is None

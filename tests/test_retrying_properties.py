@@ -68,7 +68,7 @@ def test_waits_are_never_negative_nor_above_max_delay(
         backoff=backoff,
         max_delay=max_delay,
         jitter=jitter,
-        on_retry=lambda state: waits.append(state.next_wait),
+        on_retry=lambda state: waits.append(state.next_wait_s),
     )(lambda: 1 / 0)
     with fake_seams(seed=seed) as clock, contextlib.suppress(ZeroDivisionError):
         fn()
@@ -157,7 +157,7 @@ def test_jitter_bounds_per_mode(
     eps = 1e-9
     for state in states:
         base = min(max_delay, delay * backoff ** (state.attempt - 1))
-        wait = state.next_wait
+        wait = state.next_wait_s
         if jitter is None:
             assert wait == base
         elif jitter == "full":

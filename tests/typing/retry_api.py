@@ -28,7 +28,7 @@ budget = RetryBudget(ratio=0.1, min_retries_per_s=0.5, window=timedelta(seconds=
 
 
 def log_state(state: RetryState) -> None:
-    assert_type(state.next_wait, float)
+    assert_type(state.next_wait_s, float)
     assert_type(state.exception, BaseException | None)
 
 

@@ -109,8 +109,8 @@ class RetryState:
         max_attempts: The ``max_attempts`` option.
         exception: What the failed attempt raised, or None if it returned a retried result.
         result: What the failed attempt returned (None when it raised).
-        next_wait: Seconds that will be slept before the next attempt.
-        elapsed: Seconds since the first attempt started (with no ``deadline`` and no
+        next_wait_s: Seconds that will be slept before the next attempt.
+        elapsed_s: Seconds since the first attempt started (with no ``deadline`` and no
             ``budget``, since the first attempt failed: the happy path then reads no clock).
 
     Example:
@@ -133,8 +133,8 @@ class RetryState:
     max_attempts: int
     exception: BaseException | None
     result: Any
-    next_wait: float
-    elapsed: float
+    next_wait_s: float
+    elapsed_s: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -615,8 +615,8 @@ class Run:
                     max_attempts=policy.max_attempts,
                     exception=error,
                     result=result,
-                    next_wait=wait,
-                    elapsed=now - self.start,
+                    next_wait_s=wait,
+                    elapsed_s=now - self.start,
                 )
             )
         with policy.stats.lock:
