@@ -203,6 +203,10 @@ def test_sqlite_unusable_path_never_fails_the_call(
     assert f.cache_info().backend_errors == 2  # cache_clear also reset the statistics
     warnings = [r for r in cache_logs.records if "failed to" in r.message]
     assert len(warnings) == 1  # rate-limited
+    # The same structured fields as the other decorators' records.
+    assert warnings[0].function.endswith("compute")  # type: ignore[attr-defined]
+    assert warnings[0].operation == "get"  # type: ignore[attr-defined]
+    assert warnings[0].exception == "OperationalError"  # type: ignore[attr-defined]
     clock.tick(cache_module.WARN_EVERY_S)
     f(1)
     assert len([r for r in cache_logs.records if "failed to" in r.message]) == 2

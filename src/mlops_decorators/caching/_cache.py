@@ -422,7 +422,11 @@ class _Cache:
             type(exc).__name__,
             exc,
             WARN_EVERY_S,
-            extra={"function": self.name, "operation": operation, "error": type(exc).__name__},
+            extra={
+                "function": self.name,
+                "operation": operation,
+                "exception": type(exc).__name__,
+            },
         )
 
     # -- calls ----------------------------------------------------------------------------
