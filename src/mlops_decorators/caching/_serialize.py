@@ -76,10 +76,6 @@ class Codec:
                 extra={"backend": backend},
             )
 
-    @property
-    def signed(self) -> bool:
-        return self._secret is not None
-
     def _mac(self, key: str, payload: bytes) -> bytes:
         assert self._secret is not None
         mac = hmac.new(self._secret, key.encode("utf-8", "surrogatepass"), hashlib.sha256)
