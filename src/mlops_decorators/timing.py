@@ -23,6 +23,8 @@ from ._stats import DurationSummary, DurationWindow
 from ._values import format_duration
 
 if TYPE_CHECKING:
+    from datetime import timedelta
+
     from typing_extensions import ParamSpec, Self
 
     P = ParamSpec("P")
@@ -226,7 +228,7 @@ class Timer:
         name: str | None,
         logger: logging.Logger | str | None,
         level: int | str,
-        threshold: float | Any | None,
+        threshold: float | timedelta | None,
     ) -> None:
         if name is not None and not isinstance(name, str):
             raise TypeError(f"name must be a str or None, got {type(name).__name__} {name!r}")
@@ -344,7 +346,7 @@ def timer(
     *,
     logger: logging.Logger | str | None = None,
     level: int | str = logging.INFO,
-    threshold: float | Any | None = None,
+    threshold: float | timedelta | None = None,
 ) -> Timer: ...
 
 
@@ -353,7 +355,7 @@ def timer(
     *,
     logger: logging.Logger | str | None = None,
     level: int | str = logging.INFO,
-    threshold: float | Any | None = None,
+    threshold: float | timedelta | None = None,
 ) -> Timer | Callable[..., Any]:
     """Time calls or blocks, log each duration and keep per-name statistics.
 

@@ -42,6 +42,7 @@ stacked("x")  # E: arg-type
 Model().predict("x")  # E: arg-type
 Model.load(1)  # E: arg-type
 timer(3)  # E: call-overload
+timer(threshold="0.5")  # E: call-overload
 log_calls(level=[20])  # E: call-overload
 with timer("block") as block:
     _ = block.nope  # E: attr-defined
