@@ -501,6 +501,23 @@ def test_redis_down_never_fails_the_call(cache_logs: pytest.LogCaptureFixture) -
     assert len([r for r in cache_logs.records if "failed to" in r.message]) == 1
 
 
+def test_redis_password_stays_out_of_repr_and_logs(
+    cache_logs: pytest.LogCaptureFixture,
+) -> None:
+    url = "redis://default:hunter2@127.0.0.1:1/0"  # no I/O: the client connects lazily
+    backend = RedisBackend(url)  # unsigned: its repr is logged in a warning
+    assert (
+        repr(backend)
+        == "RedisBackend('redis://default:***@127.0.0.1:1/0', prefix='mlops-decorators:')"
+    )
+    assert "hunter2" not in cache_logs.text
+    assert "unsigned" in cache_logs.text
+    assert "hunter2" not in repr(RedisBackend("redis://:hunter2@localhost/0", secret=SECRET))
+    assert repr(RedisBackend("redis://localhost/0", secret=SECRET)) == (
+        "RedisBackend('redis://localhost/0', prefix='mlops-decorators:')"
+    )
+
+
 def test_redis_arguments() -> None:
     with pytest.raises(ValueError, match="not both"):
         RedisBackend("redis://x", client=object())

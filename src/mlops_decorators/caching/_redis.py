@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import urlsplit
 
 from ._serialize import Codec, resolve_secret
 
@@ -25,7 +26,8 @@ class RedisBackend:
 
     Args:
         url: A Redis URL such as ``"redis://localhost:6379/0"``; the default when neither
-            `url` nor `client` is given.
+            `url` nor `client` is given. A password in it is shown as ``***`` in the
+            backend's repr, and so in log records.
         client: An existing ``redis.Redis`` client to use instead of a URL.
         prefix: Prepended to every key, so the cache can share a database with other data.
         secret: Key signing each entry with HMAC-SHA256; defaults to the
@@ -77,10 +79,11 @@ class RedisBackend:
             )
         self.client = client
         self.prefix = prefix
-        self._url = url
+        self._url = None if url is None else _without_password(url)
         self.codec = Codec(resolve_secret("secret", secret), repr(self))
 
     def __repr__(self) -> str:
+        # Logged in warnings (unsigned entries, a failing server): never with the password.
         where = self._url if self._url is not None else type(self.client).__name__
         return f"RedisBackend({where!r}, prefix={self.prefix!r})"
 
@@ -148,3 +151,12 @@ class RedisBackend:
                 batch.clear()
         if batch:
             self.client.unlink(*batch)
+
+
+def _without_password(url: str) -> str:
+    """`url` with its password, if any, replaced by ``***``."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return parts._replace(netloc=f"{parts.username or ''}:***@{host}").geturl()
