@@ -126,8 +126,9 @@ def cache_result(
         TypeError: An option has the wrong type (e.g. ``key=1``, ``backend=dict()``), or the
             decorated object is a generator function. At call time: an argument cannot be
             keyed (the message names it).
-        ValueError: ``ttl``, ``maxsize`` or ``max_bytes`` is not positive, or ``ignore``
-            names a parameter the function does not have.
+        ValueError: ``ttl``, ``maxsize`` or ``max_bytes`` is not positive, ``ignore``
+            names a parameter the function does not have, ``key`` and ``ignore`` are both
+            given, or ``max_bytes`` is given with a backend other than the memory one.
 
     Example:
         >>> calls = []
