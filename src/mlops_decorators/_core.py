@@ -113,14 +113,19 @@ def is_decoratable(obj: object) -> bool:
     return callable(obj) or isinstance(obj, (staticmethod, classmethod))
 
 
+def unwrap_method(fn: Any) -> Any:
+    """The function inside a ``staticmethod`` or ``classmethod`` object, else `fn` itself
+    (for reading a signature or a name before `decorate` unwraps it)."""
+    return fn.__func__ if isinstance(fn, (staticmethod, classmethod)) else fn
+
+
 def qualified_name(fn: Callable[..., Any]) -> str:
     """The name logs and statistics use for `fn`: its ``__qualname__``.
 
     A partial is named after the function it wraps and a callable object after its class, so
     names stay stable across processes (a repr would carry a memory address).
     """
-    if isinstance(fn, (staticmethod, classmethod)):
-        fn = fn.__func__
+    fn = unwrap_method(fn)
     while isinstance(fn, functools.partial):
         fn = fn.func
     name = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None)

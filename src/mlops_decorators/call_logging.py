@@ -15,7 +15,7 @@ from time import perf_counter_ns
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from . import _checks
-from ._core import decorate, is_decoratable, qualified_name
+from ._core import decorate, is_decoratable, qualified_name, unwrap_method
 from ._values import DEFAULT_REDACT, Summarizer, format_duration, normalise_redact
 
 if TYPE_CHECKING:
@@ -45,7 +45,7 @@ class _CallLog:
         values: Summarizer,
     ) -> None:
         # The signature of a classmethod object cannot be read: use its function's.
-        self.fn = fn.__func__ if isinstance(fn, (staticmethod, classmethod)) else fn
+        self.fn = unwrap_method(fn)
         self.name = qualified_name(fn)
         self.logger = logger
         self.level = level

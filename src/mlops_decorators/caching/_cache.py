@@ -18,7 +18,7 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 
-from .._core import qualified_name
+from .._core import qualified_name, unwrap_method
 from .._stats import Counter
 from ._keys import KeyMaker, stable_digest
 from ._memory import MemoryBackend, MemoryStore
@@ -226,7 +226,7 @@ class _Cache:
         cache_none: bool,
         copy: bool,
     ) -> None:
-        target = fn.__func__ if isinstance(fn, (staticmethod, classmethod)) else fn
+        target = unwrap_method(fn)
         self.name = qualified_name(target)
         module = getattr(target, "__module__", None) or "__main__"
         self.namespace = f"{module}.{self.name}" + ("" if version is None else f"@{version}")

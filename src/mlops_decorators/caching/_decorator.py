@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from .. import _checks
-from .._core import decorate, is_decoratable
+from .._core import decorate, is_decoratable, unwrap_method
 from ._cache import CacheBackend, _Cache
 from ._memory import MemoryBackend
 
@@ -165,8 +165,7 @@ def cache_result(
 
 
 def _apply(fn: Any, **options: Any) -> Any:
-    target = fn.__func__ if isinstance(fn, (staticmethod, classmethod)) else fn
-    if not callable(target):
+    if not callable(unwrap_method(fn)):
         raise TypeError(
             f"@cache_result can only decorate a callable, got {type(fn).__name__} {fn!r}"
         )
