@@ -43,6 +43,24 @@ def test_page_examples_run(page: Path, tmp_path: Path) -> None:
     assert result.returncode == 0, f"{page.name} examples failed:\n{result.stderr}"
 
 
+def test_every_name_in_the_api_reference_is_a_top_level_export() -> None:
+    """docs/api.md promises ``from mlops_decorators import <name>`` for each entry."""
+    import importlib
+
+    import mlops_decorators
+
+    names = []
+    for line in (ROOT / "docs" / "api.md").read_text(encoding="utf-8").splitlines():
+        if line.startswith("::: "):
+            path = line.removeprefix("::: ").strip()
+            try:
+                importlib.import_module(path)  # a whole module (exceptions) is not a name
+            except ImportError:
+                names.append(path.rpartition(".")[2])
+    assert names, "no API entries found"
+    assert [n for n in names if n not in mlops_decorators.__all__] == []
+
+
 def test_every_page_is_in_the_nav() -> None:
     nav = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
     missing = [p.name for p in (ROOT / "docs").glob("*.md") if p.name not in nav]

@@ -37,7 +37,9 @@ if TYPE_CHECKING:
     from .call_logging import DEFAULT_REDACT, log_calls
     from .exceptions import MlopsDecoratorsError, RetryExhaustedError
     from .retrying import (
+        Attempt,
         RetryBudget,
+        RetryContext,
         RetryState,
         RetryStats,
         reset_retry_settings,
@@ -61,7 +63,9 @@ _EXPORTS: dict[str, str] = {
     "log_calls": "call_logging",
     "MlopsDecoratorsError": "exceptions",
     "RetryExhaustedError": "exceptions",
+    "Attempt": "retrying",
     "RetryBudget": "retrying",
+    "RetryContext": "retrying",
     "RetryState": "retrying",
     "RetryStats": "retrying",
     "reset_retry_settings": "retrying",
@@ -79,12 +83,14 @@ _EXPORTS: dict[str, str] = {
 
 __all__ = [
     "DEFAULT_REDACT",
+    "Attempt",
     "CacheBackend",
     "CacheInfo",
     "MemoryBackend",
     "MlopsDecoratorsError",
     "RedisBackend",
     "RetryBudget",
+    "RetryContext",
     "RetryExhaustedError",
     "RetryState",
     "RetryStats",
