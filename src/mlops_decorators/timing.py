@@ -140,10 +140,8 @@ def timer_report() -> str:
     if not stats:
         return "no timings recorded"
     width = max(4, *(len(s.name) for s in stats))
-    header = f"{'name':<{width}}  calls  {'total':>9}  {'mean':>9}  {'p50':>9}  {'p95':>9}  " + (
-        f"{'p99':>9}  {'max':>9}"
-    )
-    lines = [header]
+    columns = ("total", "mean", "p50", "p95", "p99", "max")
+    lines = [f"{'name':<{width}}  calls  " + "  ".join(f"{c:>9}" for c in columns)]
     for s in stats:
         durations = (s.total_s, s.mean_s, s.p50_s, s.p95_s, s.p99_s, s.max_s)
         cells = "  ".join(f"{format_duration(d):>9}" for d in durations)
