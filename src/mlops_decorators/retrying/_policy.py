@@ -240,13 +240,13 @@ def _exception_filter(
 def _jitter(value: object) -> str | float | None:
     if value is None or value in JITTER_MODES:
         return value
+    allowed = "jitter must be 'full', 'equal', 'decorrelated', None or a number of seconds >= 0"
+    if isinstance(value, str):
+        raise ValueError(f"{allowed}, got {value!r}")
     try:
         return _checks.seconds("jitter", value)  # type: ignore[arg-type]
     except TypeError:
-        raise ValueError(
-            "jitter must be 'full', 'equal', 'decorrelated', None or a number of seconds "
-            f">= 0, got {value!r}"
-        ) from None
+        raise TypeError(f"{allowed}, got {type(value).__name__} {value!r}") from None
 
 
 class Policy:
