@@ -98,6 +98,12 @@ class RedisBackend:
 
         Raises:
             redis.RedisError: The server cannot be reached or answers with an error.
+
+        Example:
+            >>> backend = RedisBackend("redis://localhost:6379/0", secret="s")
+            >>> backend.set("app.f:1", b"record", ttl=60)  # doctest: +SKIP
+            >>> backend.get("app.f:1")  # doctest: +SKIP
+            b'record'
         """
         value = self.client.get(self.prefix + key)
         return None if value is None else bytes(value)
@@ -112,6 +118,12 @@ class RedisBackend:
 
         Raises:
             redis.RedisError: The server cannot be reached or answers with an error.
+
+        Example:
+            >>> backend = RedisBackend("redis://localhost:6379/0", secret="s")
+            >>> backend.set("app.f:1", b"record", ttl=0.5)  # doctest: +SKIP
+            >>> backend.client.pttl("mlops-decorators:app.f:1") <= 500  # doctest: +SKIP
+            True
         """
         px = None if ttl is None else max(1, round(ttl * 1000))
         self.client.set(self.prefix + key, value, px=px)
@@ -127,6 +139,12 @@ class RedisBackend:
 
         Raises:
             redis.RedisError: The server cannot be reached or answers with an error.
+
+        Example:
+            >>> backend = RedisBackend("redis://localhost:6379/0", secret="s")
+            >>> backend.set("app.f:1", b"record", ttl=60)  # doctest: +SKIP
+            >>> backend.delete("app.f:1"), backend.delete("app.f:1")  # doctest: +SKIP
+            (True, False)
         """
         return bool(self.client.delete(self.prefix + key))
 
@@ -141,6 +159,14 @@ class RedisBackend:
 
         Raises:
             redis.RedisError: The server cannot be reached or answers with an error.
+
+        Example:
+            >>> backend = RedisBackend("redis://localhost:6379/0", secret="s")
+            >>> backend.set("app.f:1", b"f's", ttl=60)  # doctest: +SKIP
+            >>> backend.set("app.g:1", b"g's", ttl=60)  # doctest: +SKIP
+            >>> backend.clear("app.f")  # doctest: +SKIP
+            >>> backend.get("app.f:1"), backend.get("app.g:1")  # doctest: +SKIP
+            (None, b"g's")
         """
         pattern = _GLOB_SPECIAL.sub(r"\\\1", self.prefix + namespace) + ":*"
         batch: list[Any] = []

@@ -144,6 +144,15 @@ class SQLiteBackend:
         Raises:
             sqlite3.Error: The database cannot be read (the decorator counts it as a
                 backend error and calls the function).
+
+        Example:
+            >>> import tempfile, os
+            >>> backend = SQLiteBackend(os.path.join(tempfile.mkdtemp(), "c.db"), secret="s")
+            >>> backend.get("f:1") is None
+            True
+            >>> backend.set("f:1", b"record", ttl=60)
+            >>> backend.get("f:1")
+            b'record'
         """
         row = (
             self._connection()
@@ -165,6 +174,14 @@ class SQLiteBackend:
         Raises:
             sqlite3.Error: The database cannot be written (locked past ``timeout``, disk
                 full).
+
+        Example:
+            >>> import tempfile, os
+            >>> backend = SQLiteBackend(os.path.join(tempfile.mkdtemp(), "c.db"), secret="s")
+            >>> backend.set("f:1", b"old", ttl=None)
+            >>> backend.set("f:1", b"new", ttl=None)  # replaces, never expires
+            >>> backend.get("f:1")
+            b'new'
         """
         now = self._clock()
         connection = self._connection()
@@ -214,6 +231,13 @@ class SQLiteBackend:
 
         Raises:
             sqlite3.Error: The database cannot be written.
+
+        Example:
+            >>> import tempfile, os
+            >>> backend = SQLiteBackend(os.path.join(tempfile.mkdtemp(), "c.db"), secret="s")
+            >>> backend.set("f:1", b"record", ttl=60)
+            >>> backend.delete("f:1"), backend.delete("f:1")
+            (True, False)
         """
         cursor = self._connection().execute(f"DELETE FROM {self._table} WHERE key = ?", (key,))
         return cursor.rowcount > 0
@@ -226,6 +250,15 @@ class SQLiteBackend:
 
         Raises:
             sqlite3.Error: The database cannot be written.
+
+        Example:
+            >>> import tempfile, os
+            >>> backend = SQLiteBackend(os.path.join(tempfile.mkdtemp(), "c.db"), secret="s")
+            >>> backend.set("app.f:1", b"f's", ttl=60)
+            >>> backend.set("app.g:1", b"g's", ttl=60)
+            >>> backend.clear("app.f")
+            >>> backend.get("app.f:1"), backend.get("app.g:1")
+            (None, b"g's")
         """
         self._connection().execute(f"DELETE FROM {self._table} WHERE namespace = ?", (namespace,))
 
