@@ -1094,7 +1094,10 @@ def test_set_retries_false_makes_one_attempt(clock: FakeClock) -> None:
 
 
 @pytest.mark.parametrize("switch", [set_retry_waits, set_retries])
-def test_switches_refuse_truthy_non_bools(switch: Callable[[bool], object]) -> None:
+def test_switches_refuse_truthy_non_bools(
+    clock: FakeClock, switch: Callable[[bool], object]
+) -> None:
+    """(`clock` restores the switches afterwards, even if this test fails.)"""
     before = (_policy.settings.waits, _policy.settings.retrying)
     with pytest.raises(TypeError, match="enabled must be True or False, got str 'false'"):
         switch("false")  # type: ignore[arg-type]
