@@ -229,6 +229,15 @@ def test_a_bad_call_is_logged_and_raises_as_usual(logs: pytest.LogCaptureFixture
     assert messages(logs)[0].endswith("one(arg0=1, arg1=2, token='***')")
 
 
+def test_a_builtin_without_a_signature_is_logged_by_position(
+    logs: pytest.LogCaptureFixture,
+) -> None:
+    logged_max = log_calls(logger=LOGGER)(max)  # inspect.signature(max) raises ValueError
+    assert logged_max(3, 7, key=abs) == 7
+    assert messages(logs)[0] == "calling max(arg0=3, arg1=7, key=<built-in function abs>)"
+    assert messages(logs)[1].startswith("max returned 7 in ")
+
+
 def test_exception_logged_at_error_with_traceback_and_reraised_unchanged(
     logs: pytest.LogCaptureFixture,
 ) -> None:

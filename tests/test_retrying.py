@@ -760,6 +760,30 @@ async def test_async_function_retries_with_async_sleep(clock: FakeClock) -> None
     assert clock.sleeps == [1.0, 2.0]
 
 
+async def test_async_deadline_and_budget_count_from_the_first_attempts_start(
+    clock: FakeClock,
+) -> None:
+    budget = RetryBudget(ratio=1.0, min_retries_per_s=0.0)  # one retry per recorded call
+    calls = 0
+
+    @retry(max_attempts=10, delay=1, backoff=1, jitter=None, deadline=4, budget=budget)
+    async def fetch() -> str:
+        nonlocal calls
+        calls += 1
+        clock.advance(1.5)  # each attempt takes 1.5 s, then fails
+        raise ConnectionError(f"failure {calls}")
+
+    with pytest.raises(ConnectionError) as info:
+        await fetch()
+    # Attempt 2 ends at 4.0 s from the first start: no time is left for a wait. Counted from
+    # the first failure instead, there would be; and without the call recorded in the
+    # budget, attempt 2 would have been refused.
+    assert calls == 2
+    assert "the deadline of 4 s has passed" in notes(info.value)
+    assert budget.refusals == 0
+    assert fetch.retry_stats().retries == 1
+
+
 async def test_async_result_retries_and_exhaustion(clock: FakeClock) -> None:
     @retry(max_attempts=2, delay=0, retry_on_result=lambda r: r is None)
     async def fetch() -> None:

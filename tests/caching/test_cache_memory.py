@@ -502,6 +502,20 @@ async def test_async_function_hits(clock: FakeClock) -> None:
         await fetch(object.__new__(type("U", (), {"__hash__": None})))
 
 
+async def test_async_keyword_calls_in_any_order_share_one_entry(clock: FakeClock) -> None:
+    calls = []
+
+    @cache_result(ttl=5, backend=MemoryBackend(clock=clock))
+    async def fetch(a: int, b: int = 2) -> int:
+        calls.append((a, b))
+        return a + b
+
+    # In signature order (the inlined path), out of order (bound first), defaults applied.
+    assert await fetch(1, b=2) == await fetch(b=2, a=1) == await fetch(a=1) == await fetch(1) == 3
+    assert calls == [(1, 2)]
+    assert fetch.cache_info().hits == 3
+
+
 # -- bad arguments -----------------------------------------------------------------------
 
 
