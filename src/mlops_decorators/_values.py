@@ -25,7 +25,16 @@ DEFAULT_REDACT: frozenset[str] = frozenset(
         "session",
     }
 )
-"""Name fragments whose values are redacted by default (matched case-insensitively)."""
+"""Name fragments whose values are redacted by default (matched case-insensitively).
+
+Example:
+    >>> from mlops_decorators import log_calls
+    >>> @log_calls(redact=DEFAULT_REDACT | {"ssn"})  # extends the defaults instead of replacing
+    ... def lookup(user: str, ssn: str, api_key: str) -> None:
+    ...     pass
+    >>> "password" in DEFAULT_REDACT, "ssn" in DEFAULT_REDACT
+    (True, False)
+"""
 
 REDACTED = "'***'"
 _MAX_DEPTH = 4
