@@ -430,7 +430,7 @@ def test_metadata_is_preserved() -> None:
     [
         ({"level": "NOPE"}, ValueError, "level must be a logging level .* got 'NOPE'"),
         ({"level": 12345}, ValueError, "level must be a logging level"),
-        ({"level": True}, ValueError, "level must be a logging level"),
+        ({"level": True}, TypeError, "level must be a logging level .* got bool True"),
         ({"logger": print}, TypeError, "logger must be a logging.Logger, a logger name or None"),
         ({"logger": 3}, TypeError, "logger must be a logging.Logger, a logger name or None"),
         ({"log_args": "yes"}, TypeError, "log_args must be True or False, got str 'yes'"),

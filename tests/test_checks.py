@@ -107,11 +107,18 @@ def test_log_level_accepts_levels_and_names(value: int | str, expected: int) -> 
     assert log_level("level", value) == expected
 
 
-@pytest.mark.parametrize("value", ["NOPE", 12345, 5, True, 20.0, None, "20"])
+@pytest.mark.parametrize("value", ["NOPE", 12345, 5, "20"])
 def test_log_level_rejects_unknown_levels(value: object) -> None:
     with pytest.raises(ValueError, match=r"^level must be a logging level such as") as info:
         log_level("level", value)  # type: ignore[arg-type]
     assert repr(value) in str(info.value)
+
+
+@pytest.mark.parametrize("value", [True, 20.0, None, [20]])
+def test_log_level_rejects_other_types_with_type_error(value: object) -> None:
+    with pytest.raises(TypeError, match=r"^level must be a logging level such as") as info:
+        log_level("level", value)  # type: ignore[arg-type]
+    assert f"{type(value).__name__} {value!r}" in str(info.value)
 
 
 def test_logger_resolution() -> None:

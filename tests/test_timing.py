@@ -563,7 +563,7 @@ def test_get_timer_stats_report_and_reset(clock: FakeClock) -> None:
         ({"threshold": "1s"}, TypeError, "threshold must be a number of seconds"),
         ({"level": "NOPE"}, ValueError, "level must be a logging level .* got 'NOPE'"),
         ({"level": 12345}, ValueError, "level must be a logging level .* got 12345"),
-        ({"level": True}, ValueError, "level must be a logging level .* got True"),
+        ({"level": True}, TypeError, "level must be a logging level .* got bool True"),
         ({"logger": print}, TypeError, "logger must be a logging.Logger, a logger name or None"),
         ({"name": 3}, TypeError, "name must be a str or None, got int 3"),
     ],

@@ -88,15 +88,16 @@ def number(name: str, value: float, *, minimum: float) -> float:
 
 def log_level(name: str, value: int | str) -> int:
     """Return a registered logging level given as an int (`logging.INFO`) or a name ("INFO")."""
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise TypeError(
+            f"{name} must be a logging level such as logging.INFO or 'DEBUG', got "
+            f"{type(value).__name__} {value!r}"
+        )
     if isinstance(value, str):
         level = logging.getLevelName(value.upper())
         if isinstance(level, int):
             return level
-    elif (
-        isinstance(value, int)
-        and not isinstance(value, bool)
-        and not logging.getLevelName(value).startswith("Level ")
-    ):
+    elif not logging.getLevelName(value).startswith("Level "):
         return value
     raise ValueError(
         f"{name} must be a logging level such as logging.INFO or 'DEBUG', got {value!r}"
