@@ -9,9 +9,10 @@ anything it cannot read counts as no advice, so the caller falls back to its own
 from __future__ import annotations
 
 import math
-import sys
 import time
 from collections.abc import Callable
+
+from .. import _checks
 
 wall_clock: Callable[[], float] = time.time
 
@@ -37,10 +38,9 @@ def retry_after(exc: BaseException) -> float | None:
                 value = headers.get("retry-after")
         except Exception:  # an unexpected headers type is not worth failing the call
             return None
-    # A timedelta can only exist once datetime is imported: never import it just to check.
-    datetime = sys.modules.get("datetime")
-    if datetime is not None and isinstance(value, datetime.timedelta):
-        seconds: float = value.total_seconds()
+    delta = _checks.timedelta_seconds(value)
+    if delta is not None:
+        seconds = delta
     elif isinstance(value, (int, float)) and not isinstance(value, bool):
         seconds = float(value)
     elif isinstance(value, (str, bytes)):
