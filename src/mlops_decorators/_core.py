@@ -64,30 +64,36 @@ def decorate(
     Raises:
         TypeError: `fn` is not callable, or is a generator function that is not allowed.
     """
+    target = check_target(fn, decorator, allow_generators=allow_generators)
+    wrapper = async_(target) if is_async_callable(target) else sync(target)
+    functools.update_wrapper(wrapper, target)
+    if attrs:
+        wrapper.__dict__.update(attrs)
     if isinstance(fn, (staticmethod, classmethod)):
-        inner = decorate(
-            fn.__func__,
-            decorator,
-            sync=sync,
-            async_=async_,
-            attrs=attrs,
-            allow_generators=allow_generators,
-        )
-        return type(fn)(inner)
-    if not callable(fn):
+        return type(fn)(wrapper)
+    return wrapper  # type: ignore[return-value]
+
+
+def check_target(fn: Any, decorator: str, *, allow_generators: bool = True) -> Callable[..., Any]:
+    """The function `decorate` will wrap (unwrapped from a ``staticmethod``/``classmethod``),
+    for decorators that build per-function state before calling `decorate`.
+
+    Raises:
+        TypeError: `fn` is not callable, or is a generator function that is not allowed.
+    """
+    target: Callable[..., Any] = unwrap_method(fn)
+    if not callable(target):
         raise TypeError(
             f"@{decorator} can only decorate a callable, got {type(fn).__name__} {fn!r}"
         )
-    if not allow_generators and (inspect.isgeneratorfunction(fn) or inspect.isasyncgenfunction(fn)):
+    if not allow_generators and (
+        inspect.isgeneratorfunction(target) or inspect.isasyncgenfunction(target)
+    ):
         raise TypeError(
-            f"@{decorator} cannot decorate generator function {fn.__qualname__}: it would act on "
-            "the generator object, not on the values it yields"
+            f"@{decorator} cannot decorate generator function {target.__qualname__}: it would "
+            "act on the generator object, not on the values it yields"
         )
-    wrapper = async_(fn) if is_async_callable(fn) else sync(fn)
-    functools.update_wrapper(wrapper, fn)
-    if attrs:
-        wrapper.__dict__.update(attrs)
-    return wrapper  # type: ignore[return-value]
+    return target
 
 
 def bare_or_called(fn: F | None, decorator: str, apply: Callable[[F], F]) -> F | Callable[[F], F]:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from .. import _checks
-from .._core import decorate, is_decoratable, unwrap_method
+from .._core import check_target, decorate, is_decoratable
 from ._cache import CacheBackend, _Cache
 from ._memory import MemoryBackend
 
@@ -165,10 +165,7 @@ def cache_result(
 
 
 def _apply(fn: Any, **options: Any) -> Any:
-    if not callable(unwrap_method(fn)):
-        raise TypeError(
-            f"@cache_result can only decorate a callable, got {type(fn).__name__} {fn!r}"
-        )
+    check_target(fn, "cache_result", allow_generators=False)  # before building its state
     state = _Cache(fn, **options)
     call, call_async, hit = state.call, state.call_async, state.hits.increment
     out = state.out
