@@ -125,6 +125,11 @@ def unwrap_method(fn: Any) -> Any:
     return fn.__func__ if isinstance(fn, (staticmethod, classmethod)) else fn
 
 
+def module_name(fn: Any) -> str:
+    """The module `fn` was defined in: its module logger is a decorator's default logger."""
+    return getattr(unwrap_method(fn), "__module__", None) or __package__ or "mlops_decorators"
+
+
 def qualified_name(fn: Callable[..., Any]) -> str:
     """The name logs and statistics use for `fn`: its ``__qualname__``.
 

@@ -15,7 +15,7 @@ from time import perf_counter_ns
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from . import _checks
-from ._core import decorate, is_decoratable, qualified_name, unwrap_method
+from ._core import decorate, is_decoratable, module_name, qualified_name, unwrap_method
 from ._values import DEFAULT_REDACT, Summarizer, format_duration, normalise_redact
 
 if TYPE_CHECKING:
@@ -213,10 +213,9 @@ def log_calls(
     _checks.logger("logger", logger, __name__)  # fail at decoration, not at first call
 
     def apply(fn: Callable[P, R]) -> Callable[P, R]:
-        module = getattr(fn, "__module__", None) or __name__
         log = _CallLog(
             fn,
-            _checks.logger("logger", logger, module),
+            _checks.logger("logger", logger, module_name(fn)),
             resolved_level,
             log_args,
             log_result,

@@ -18,7 +18,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from . import _checks
-from ._core import decorate, is_decoratable, qualified_name
+from ._core import decorate, is_decoratable, module_name, qualified_name
 from ._stats import DurationSummary, DurationWindow
 from ._values import format_duration
 
@@ -264,8 +264,7 @@ class Timer:
             >>> step(), step.timer_stats().count
             ('done', 1)
         """
-        module = getattr(fn, "__module__", None) or __name__
-        recorder = self._recorder(self.name or qualified_name(fn), module)
+        recorder = self._recorder(self.name or qualified_name(fn), module_name(fn))
         done = recorder.done
 
         def make_sync(func: Callable[..., Any]) -> Callable[..., Any]:

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 from .. import _checks
-from .._core import bare_or_called, decorate, qualified_name
+from .._core import bare_or_called, decorate, module_name, qualified_name
 from . import _policy as _engine
 from ._budget import RetryBudget
 from ._policy import Attempt, Policy, RetryState, RetryStats, Run
@@ -282,8 +282,7 @@ def retry_context(
 
 def _decorator(policy: Policy) -> Callable[[Callable[P, R]], Callable[P, R]]:
     def apply(fn: Callable[P, R]) -> Callable[P, R]:
-        module = getattr(fn, "__module__", None) or __name__
-        bound = policy.bind(qualified_name(fn), module)
+        bound = policy.bind(qualified_name(fn), module_name(fn))
         check = bound.check_result
         record_call = None if bound.budget is None else bound.budget.record_call
         first_try_ok = bound.stats.first_try_ok.increment
