@@ -146,12 +146,15 @@ class _Recorder:
         self._record = self.series.record
         self._is_enabled = logger.isEnabledFor
 
-    def done(self, elapsed_ns: int, error: BaseException | None) -> None:
+    def done(self, elapsed_ns: int, error: BaseException | None = None) -> None:
         self._record(elapsed_ns)
-        if error is not None:
-            self.series.failed(error)
         if elapsed_ns >= self._threshold_ns and self._is_enabled(self.level):
             self._log(elapsed_ns / 1e9, error)
+
+    def failed(self, elapsed_ns: int, error: BaseException) -> None:
+        # Apart from `done` so that a call that returned tests nothing for errors.
+        self.series.failed(error)
+        self.done(elapsed_ns, error)
 
     def _log(self, seconds: float, error: BaseException | None) -> None:
         extra = call_fields(self.name, duration_s=seconds, error=error)
@@ -247,7 +250,7 @@ class Timer:
             ('done', 1)
         """
         recorder = self._recorder(self.name or qualified_name(fn), module_name(fn))
-        done = recorder.done
+        done, failed = recorder.done, recorder.failed
 
         def make_sync(func: Callable[..., Any]) -> Callable[..., Any]:
             def timed(*args: Any, **kwargs: Any) -> Any:
@@ -255,9 +258,9 @@ class Timer:
                 try:
                     result = func(*args, **kwargs)
                 except BaseException as exc:
-                    done(perf_counter_ns() - start, exc)
+                    failed(perf_counter_ns() - start, exc)
                     raise
-                done(perf_counter_ns() - start, None)
+                done(perf_counter_ns() - start)
                 return result
 
             return timed
@@ -268,9 +271,9 @@ class Timer:
                 try:
                     result = await func(*args, **kwargs)
                 except BaseException as exc:
-                    done(perf_counter_ns() - start, exc)
+                    failed(perf_counter_ns() - start, exc)
                     raise
-                done(perf_counter_ns() - start, None)
+                done(perf_counter_ns() - start)
                 return result
 
             return timed
@@ -298,7 +301,10 @@ class Timer:
         _open_blocks.set(blocks[:index] + blocks[index + 1 :])
         if self._context_recorder is None:
             self._context_recorder = self._recorder(self.name or _CONTEXT_NAME, __name__)
-        self._context_recorder.done(end - start, exc)
+        if exc is None:
+            self._context_recorder.done(end - start)
+        else:
+            self._context_recorder.failed(end - start, exc)
 
     def stats(self) -> TimerStats:
         """Statistics of this timer's name (for the context-manager form).
