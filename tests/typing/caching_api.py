@@ -70,7 +70,7 @@ assert_type(shared(1), dict[str, int])
 assert_type(Model().predict(1.0), float)
 assert_type(Model.load("p"), Model)
 assert_type(Model.version(), str)
-info: CacheInfo = CacheInfo(0, 0, None, None, 0, 0, 0, 0)
+info: CacheInfo = CacheInfo("f", 0, 0, None, None, 0, 0, 0, 0)
 
 
 async def use_async() -> None:
