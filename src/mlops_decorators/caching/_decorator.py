@@ -319,8 +319,8 @@ def cache_invalidate(fn: Callable[..., object], *args: Any, **kwargs: Any) -> bo
 
     Args:
         fn: A function decorated with `cache_result`, possibly under other decorators.
-        *args: The call's positional arguments (for a method, the instance first when `fn`
-            is taken from the class; none when `fn` is a bound method).
+        *args: The call's positional arguments. For a method taken from the class, the
+            instance comes first; a bound method (``model.predict``) supplies its own.
         **kwargs: The call's keyword arguments.
 
     Returns:
