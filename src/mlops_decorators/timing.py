@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from . import _checks
 from ._core import accessor, decorate, is_decoratable, module_name, qualified_name
+from ._events import call_fields
 from ._stats import DurationSummary, DurationWindow
 from ._values import format_duration
 
@@ -179,13 +180,12 @@ class _Recorder:
             self._log(elapsed_ns / 1e9, error)
 
     def _log(self, seconds: float, error: BaseException | None) -> None:
-        extra: dict[str, Any] = {"function": self.name, "duration_s": seconds}
+        extra = call_fields(self.name, duration_s=seconds, error=error)
         if error is None:
             self.logger.log(
                 self.level, "%s took %s", self.name, format_duration(seconds), extra=extra
             )
         else:
-            extra["exception"] = type(error).__name__
             self.logger.log(
                 self.level,
                 "%s took %s (raised %s)",
