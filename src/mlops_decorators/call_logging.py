@@ -8,14 +8,13 @@ formatted: the wrapper checks the level and calls straight through.
 
 from __future__ import annotations
 
-import inspect
 import logging
 from collections.abc import Callable, Iterable
 from time import perf_counter_ns
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from . import _checks
-from ._core import decorate, is_decoratable, module_name, qualified_name, unwrap_method
+from ._core import CallSignature, decorate, is_decoratable, module_name, qualified_name
 from ._values import DEFAULT_REDACT, Summarizer, format_duration, normalise_redact
 
 if TYPE_CHECKING:
@@ -27,13 +26,11 @@ R = TypeVar("R")
 
 __all__ = ["DEFAULT_REDACT", "log_calls"]
 
-_RECEIVERS = ("self", "cls")
-
 
 class _CallLog:
     """Formats and emits the records of one decorated function."""
 
-    __slots__ = ("_signature", "fn", "level", "log_args", "log_result", "logger", "name", "values")
+    __slots__ = ("level", "log_args", "log_result", "logger", "name", "signature", "values")
 
     def __init__(
         self,
@@ -44,31 +41,20 @@ class _CallLog:
         log_result: bool,
         values: Summarizer,
     ) -> None:
-        # The signature of a classmethod object cannot be read: use its function's.
-        self.fn = unwrap_method(fn)
+        self.signature = CallSignature(fn)
         self.name = qualified_name(fn)
         self.logger = logger
         self.level = level
         self.log_args = log_args
         self.log_result = log_result
         self.values = values
-        self._signature: inspect.Signature | None = None
 
     def arguments(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, str]:
         """Summaries of the arguments as the function sees them (receiver left out)."""
-        if self._signature is None:
-            try:
-                self._signature = inspect.signature(self.fn)
-            except (TypeError, ValueError):  # some builtins have no signature
-                self._signature = inspect.Signature()
         try:
-            named = dict(self._signature.bind(*args, **kwargs).arguments)
+            named = self.signature.bind(args, kwargs, apply_defaults=False)
         except TypeError:  # a bad call: show what was passed, the call itself will raise
             named = {f"arg{i}": value for i, value in enumerate(args)} | kwargs
-        else:
-            first = next(iter(self._signature.parameters), None)
-            if first in _RECEIVERS:
-                named.pop(first, None)
         return self.values.arguments(named)
 
     def started(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> int:
@@ -162,7 +148,8 @@ def log_calls(
 
     An exception is logged at ERROR with its traceback and re-raised unchanged; it is logged
     even when ``level`` itself is disabled. Cancellation and ``KeyboardInterrupt`` are logged
-    at ``level`` without a traceback. A first parameter named ``self`` or ``cls`` is left out.
+    at ``level`` without a traceback. The receiver of a method or classmethod (``self``,
+    ``cls``) is left out of the arguments.
 
     Args:
         logger: A `logging.Logger` or logger name; defaults to the decorated function's
