@@ -14,7 +14,14 @@ from time import perf_counter_ns
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from . import _checks
-from ._core import CallSignature, decorate, is_decoratable, module_name, qualified_name
+from ._core import (
+    CallSignature,
+    bare_or_called,
+    decorate,
+    function_or_option,
+    module_name,
+    qualified_name,
+)
 from ._values import DEFAULT_REDACT, Summarizer, format_duration, normalise_redact
 
 if TYPE_CHECKING:
@@ -180,13 +187,11 @@ def log_calls(
     """
     # The first parameter is positional-only underneath so that ``log_calls(logger=print)``
     # is refused instead of decorating `print` (the overloads show ``logger`` as documented).
-    bare: Callable[..., Any] | None = None  # the function, for bare @log_calls
-    if is_decoratable(fn_or_logger) and not isinstance(fn_or_logger, logging.Logger):
-        bare = fn_or_logger  # type: ignore[assignment]
-    elif fn_or_logger is not None:
+    bare, positional_logger = function_or_option(fn_or_logger)
+    if positional_logger is not None:
         if logger is not None:
             raise TypeError("log_calls() got logger both positionally and as a keyword")
-        logger = fn_or_logger  # type: ignore[assignment]
+        logger = positional_logger
     resolved_level = _checks.log_level("level", level)
     _checks.flag("log_args", log_args)
     _checks.flag("log_result", log_result)
@@ -251,4 +256,4 @@ def log_calls(
 
         return decorate(fn, "log_calls", sync=make_sync, async_=make_async)
 
-    return apply if bare is None else apply(bare)
+    return bare_or_called(bare, "log_calls", apply)
