@@ -157,16 +157,16 @@ def test_only_receivers_are_left_out(logs: pytest.LogCaptureFixture) -> None:
             pass
 
     @log_calls
-    def module_level(self: int) -> None:  # not defined in a class body
+    def standalone(self: int) -> None:  # not defined in a class body
         pass
 
     Model.load("p")
     Model.scale(1, 2)
-    module_level(3)
+    standalone(3)
     assert [m for m in messages(logs) if m.startswith("calling")] == [
         "calling test_only_receivers_are_left_out.<locals>.Model.load(path='p')",
         "calling test_only_receivers_are_left_out.<locals>.Model.scale(self=1, cls=2)",
-        "calling test_only_receivers_are_left_out.<locals>.module_level(self=3)",
+        "calling test_only_receivers_are_left_out.<locals>.standalone(self=3)",
     ]
 
 
@@ -444,11 +444,6 @@ def test_level_is_checked_at_call_time(logs: pytest.LogCaptureFixture) -> None:
     logs.set_level(logging.INFO, logger=LOGGER)
     fn()
     assert len(logs.records) == 2
-
-
-def test_metadata_is_preserved() -> None:
-    assert module_level.__name__ == "module_level"
-    assert module_level.__wrapped__(3) == 3  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize(

@@ -385,12 +385,6 @@ def test_invalidate_expired_entry_is_false(clock: FakeClock) -> None:
     assert f.cache_invalidate(1) is False
 
 
-def test_metadata_preserved() -> None:
-    f = counted()
-    assert f.__name__ == "f"
-    assert f.__wrapped__ is not None
-
-
 # -- methods -----------------------------------------------------------------------------
 
 
