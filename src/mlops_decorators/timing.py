@@ -18,7 +18,15 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from . import _checks
-from ._core import bare_or_called, decorate, function_or_option, module_name, qualified_name
+from ._core import (
+    accessor,
+    bare_or_called,
+    decorate,
+    function_or_option,
+    module_name,
+    qualified_name,
+)
+from ._events import call_fields
 from ._stats import DurationSummary, DurationWindow
 from ._values import format_duration
 
@@ -31,7 +39,15 @@ if TYPE_CHECKING:
 
 R = TypeVar("R")
 
-__all__ = ["Timer", "TimerStats", "get_timer_stats", "reset_timer_stats", "timer", "timer_report"]
+__all__ = [
+    "Timer",
+    "TimerStats",
+    "get_timer_stats",
+    "reset_timer_stats",
+    "timer",
+    "timer_report",
+    "timer_stats",
+]
 
 _CONTEXT_NAME = "timer"
 
@@ -171,13 +187,12 @@ class _Recorder:
             self._log(elapsed_ns / 1e9, error)
 
     def _log(self, seconds: float, error: BaseException | None) -> None:
-        extra: dict[str, Any] = {"function": self.name, "duration_s": seconds}
+        extra = call_fields(self.name, duration_s=seconds, error=error)
         if error is None:
             self.logger.log(
                 self.level, "%s took %s", self.name, format_duration(seconds), extra=extra
             )
         else:
-            extra["exception"] = type(error).__name__
             self.logger.log(
                 self.level,
                 "%s took %s (raised %s)",
@@ -387,3 +402,32 @@ def timer(
     """
     fn, timer_name = function_or_option(name)
     return bare_or_called(fn, "timer", Timer(timer_name, logger, level, threshold))
+
+
+def timer_stats(fn: Callable[..., object]) -> TimerStats:
+    """Statistics of a function decorated with `timer`: the typed form of ``fn.timer_stats()``.
+
+    Found along ``__wrapped__``, so it works under any stack of decorators (``functools.wraps``
+    ones included), on methods, ``staticmethod`` and ``classmethod`` objects.
+
+    Args:
+        fn: A function decorated with `timer`, possibly under other decorators.
+
+    Returns:
+        An immutable `TimerStats` snapshot of the timer's name.
+
+    Raises:
+        TypeError: `fn` is not decorated with `timer`.
+
+    Example:
+        >>> @timer("score batch")
+        ... def score(rows: list[float]) -> float:
+        ...     return sum(rows)
+        >>> score([0.5, 0.25])
+        0.75
+        >>> stats = timer_stats(score)
+        >>> stats.name, stats.count
+        ('score batch', 1)
+    """
+    snapshot: Callable[[], TimerStats] = accessor(fn, "timer_stats", "timer")
+    return snapshot()
