@@ -17,7 +17,14 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from . import _checks
-from ._core import accessor, decorate, is_decoratable, module_name, qualified_name
+from ._core import (
+    accessor,
+    bare_or_called,
+    decorate,
+    function_or_option,
+    module_name,
+    qualified_name,
+)
 from ._events import call_fields
 from ._stats import SUMMARY_FIELDS, CallStats, DurationSummary, default_registry
 from ._values import format_duration
@@ -381,9 +388,8 @@ def timer(
         >>> with timer("block"):
         ...     total = sum(range(10))
     """
-    if is_decoratable(name):
-        return Timer(None, logger, level, threshold)(name)  # type: ignore[arg-type]
-    return Timer(name, logger, level, threshold)  # type: ignore[arg-type]
+    fn, timer_name = function_or_option(name)
+    return bare_or_called(fn, "timer", Timer(timer_name, logger, level, threshold))
 
 
 def timer_stats(fn: Callable[..., object]) -> TimerStats:

@@ -386,12 +386,6 @@ def test_invalidate_expired_entry_is_false(clock: FakeClock) -> None:
     assert f.cache_invalidate(1) is False
 
 
-def test_metadata_preserved() -> None:
-    f = counted()
-    assert f.__name__ == "f"
-    assert f.__wrapped__ is not None
-
-
 # -- methods -----------------------------------------------------------------------------
 
 
@@ -468,6 +462,38 @@ def test_instance_without_weakref_support() -> None:
 
     with pytest.raises(TypeError, match="__weakref__"):
         Slotted().f()
+
+
+def test_a_class_receiver_stays_in_the_key() -> None:
+    calls = []
+
+    class Base:
+        @cache_result
+        @classmethod
+        def build(klass, x: int) -> str:  # noqa: N804 -- any name: it is the receiver
+            calls.append((klass.__name__, x))
+            return f"{klass.__name__}{x}"
+
+    class Child(Base):
+        pass
+
+    assert (Base.build(1), Child.build(1), Base.build(1), Child.build(1)) == (
+        "Base1",
+        "Child1",
+        "Base1",
+        "Child1",
+    )
+    assert calls == [("Base", 1), ("Child", 1)]
+    assert Base.build.cache_info().currsize == 2  # one store, keyed by class
+
+
+def test_a_function_outside_a_class_body_has_no_receiver() -> None:
+    @cache_result
+    def scaled(self: int, x: int) -> int:  # not a method: `self` is an ordinary argument
+        return self * x
+
+    assert scaled(2, 3) == scaled(2, 3) == 6  # ints cannot be weakly referenced: keyed
+    assert scaled.cache_info().hits == 1
 
 
 def test_ignore_self_shares_one_cache() -> None:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from .. import _checks
-from .._core import accessor, check_target, decorate, is_decoratable
+from .._core import accessor, bare_or_called, check_target, decorate, function_or_option
 from ._cache import CacheBackend, CacheInfo, _Cache
 from ._memory import MemoryBackend
 
@@ -159,10 +159,9 @@ def cache_result(
             f"version must be a str, an int or None, got {type(version).__name__} {version!r}"
         )
     options["version"] = version
-    if is_decoratable(ttl):
-        return _apply(ttl, ttl=60.0, **options)
+    bare, ttl = function_or_option(ttl, default=60.0)
     options["ttl"] = _checks.seconds("ttl", ttl, allow_none=True, allow_zero=False)
-    return lambda fn: _apply(fn, **options)
+    return bare_or_called(bare, "cache_result", lambda fn: _apply(fn, **options))
 
 
 def _apply(fn: Any, **options: Any) -> Any:
