@@ -519,10 +519,15 @@ def test_redis_password_stays_out_of_repr_and_logs(
 
 
 def test_redis_arguments() -> None:
+    import redis
+
+    client = redis.Redis()  # connects on first command only
     with pytest.raises(ValueError, match="not both"):
-        RedisBackend("redis://x", client=object())
+        RedisBackend("redis://x", client=client)
     with pytest.raises(TypeError, match="prefix"):
-        RedisBackend(client=object(), prefix=1)  # type: ignore[arg-type]
+        RedisBackend(client=client, prefix=1)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"^client must be a redis\.Redis client or None"):
+        RedisBackend(client=object())
 
 
 # -- two real processes ------------------------------------------------------------------
