@@ -55,7 +55,8 @@ def _check_ignore(ignore: Iterable[str] | str) -> tuple[str, ...]:
     for name in result:
         if not isinstance(name, str):
             raise TypeError(
-                f"ignore must contain parameter names (str), got {type(name).__name__} {name!r}"
+                f"ignore must contain parameter names (str), got {type(name).__name__} {name!r} "
+                f"in {ignore!r}"
             )
     return result
 
