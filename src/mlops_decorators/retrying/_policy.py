@@ -231,9 +231,10 @@ def _exception_filter(
         return classes, None
     if callable(value):
         return (), value
-    raise TypeError(
-        "exceptions must be an exception class, a tuple of exception classes or a predicate "
-        f"exc -> bool, got {type(value).__name__} {value!r}"
+    raise _checks.wrong_type(
+        "exceptions",
+        "an exception class, a tuple of exception classes or a predicate exc -> bool",
+        value,
     )
 
 
