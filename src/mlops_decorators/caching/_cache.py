@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 
 from .._core import qualified_name, unwrap_method
+from .._events import RateLimit, call_fields
 from .._stats import Counter
 from ._keys import KeyMaker, stable_digest
 from ._memory import MemoryBackend, MemoryStore
@@ -113,6 +114,7 @@ class CacheInfo:
     """Statistics of one cached function since decoration or the last ``cache_clear()``.
 
     Attributes:
+        name: Qualified name of the cached function.
         hits: Calls answered from the cache.
         misses: Calls that ran the function.
         maxsize: The entry limit (None: unbounded or an external backend).
@@ -132,10 +134,11 @@ class CacheInfo:
         >>> double(2), double(2)
         (4, 4)
         >>> info = double.cache_info()
-        >>> (info.hits, info.misses, info.currsize)
-        (1, 1, 1)
+        >>> (info.name, info.hits, info.misses, info.currsize)
+        ('double', 1, 1, 1)
     """
 
+    name: str
     hits: int
     misses: int
     maxsize: int | None
@@ -275,7 +278,7 @@ class _Cache:
         # Flights finished so far: a new leader re-reads the cache only when one finished
         # since its own miss (saves a backend round trip on every other miss).
         self._landed = 0
-        self._next_warning = float("-inf")
+        self._backend_warning = RateLimit(WARN_EVERY_S, clock=_monotonic)
         self.backend: Any = backend if backend is not None else MemoryBackend()
         self._instances: dict[int, tuple[weakref.ref[Any], MemoryStore]] = {}
         self.store: MemoryStore | None = None
@@ -368,7 +371,7 @@ class _Cache:
                 key,
                 self.backend,
                 exc,
-                extra={"function": self.name, "cache_key": key},
+                extra=call_fields(self.name, cache_key=key),
             )
             self.delete(None, key)
             return _MISS
@@ -409,10 +412,8 @@ class _Cache:
 
     def _failed(self, operation: str, exc: Exception) -> None:
         self.backend_errors.increment()
-        now = _monotonic()
-        if now < self._next_warning:
+        if not self._backend_warning.ready():
             return
-        self._next_warning = now + WARN_EVERY_S
         logger.warning(
             "%s: cache backend %r failed to %s (%s: %s); the function runs uncached. Further "
             "failures are counted in cache_info().backend_errors and logged at most every %g s",
@@ -422,11 +423,7 @@ class _Cache:
             type(exc).__name__,
             exc,
             WARN_EVERY_S,
-            extra={
-                "function": self.name,
-                "operation": operation,
-                "exception": type(exc).__name__,
-            },
+            extra=call_fields(self.name, error=exc, operation=operation),
         )
 
     # -- calls ----------------------------------------------------------------------------
@@ -619,6 +616,7 @@ class _Cache:
     def info(self) -> CacheInfo:
         stores = self._stores() if self.memory else []
         return CacheInfo(
+            name=self.name,
             hits=self.hits.value,
             misses=self.misses.value,
             maxsize=self.maxsize if self.memory else None,

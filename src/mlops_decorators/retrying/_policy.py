@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .. import _checks
+from .._events import EXCEPTION, call_fields
 from .._stats import Counter
 from .._values import DEFAULT_REDACT, Summarizer, format_duration
 from ..exceptions import RetryExhaustedError
@@ -142,7 +143,7 @@ class RetryStats:
     """Counts for one decorated function since it was decorated (an immutable snapshot).
 
     Attributes:
-        function: Qualified name of the decorated function.
+        name: Qualified name of the decorated function (or the block's name).
         calls: Calls whose first attempt has finished (a call still in its first attempt is
             not counted yet, so every figure below is consistent with ``calls``).
         attempts: Attempts made, first ones included.
@@ -165,7 +166,7 @@ class RetryStats:
         (1, 1, 1, 0)
     """
 
-    function: str
+    name: str
     calls: int
     attempts: int
     retries: int
@@ -199,11 +200,11 @@ class Stats:
         self.slow_ok = self.giveups = self.budget_refusals = 0
         self.sleep_s = 0.0
 
-    def snapshot(self, function: str) -> RetryStats:
+    def snapshot(self, name: str) -> RetryStats:
         first_ok = self.first_try_ok.value
         with self.lock:
             return RetryStats(
-                function=function,
+                name=name,
                 calls=first_ok + self.slow_calls,
                 attempts=first_ok + self.slow_attempts,
                 retries=self.retries,
@@ -639,11 +640,7 @@ class Run:
         log.warning(
             message,
             *args if wait is None else (*args, format_duration(wait)),
-            extra={
-                "function": policy.name,
-                "attempt": self.attempt,
-                "max_attempts": policy.max_attempts,
-                "exception": None if error is None else type(error).__name__,
-                **fields,
-            },
+            # ``exception`` is on every retry record: None when a result was retried.
+            extra=call_fields(policy.name, attempt=self.attempt, max_attempts=policy.max_attempts)
+            | {EXCEPTION: None if error is None else type(error).__name__, **fields},
         )
