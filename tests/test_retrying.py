@@ -1221,7 +1221,7 @@ def test_import_is_light(statement: str) -> None:
         (
             {"jitter": "uniform"},
             ValueError,
-            r"jitter must be 'full', 'equal', 'decorrelated', None",
+            r"jitter must be 'full', 'equal' or 'decorrelated', got 'uniform'",
         ),
         ({"jitter": -0.5}, ValueError, r"jitter must be >= 0 seconds, got -0.5"),
         ({"jitter": True}, TypeError, r"jitter must be .* got bool True"),

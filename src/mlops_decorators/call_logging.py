@@ -194,14 +194,9 @@ def log_calls(
             raise TypeError("log_calls() got logger both positionally and as a keyword")
         logger = positional_logger
     resolved_level = _checks.log_level("level", level)
-    _checks.flag("log_args", log_args)
-    _checks.flag("log_result", log_result)
-    if not isinstance(max_repr, int) or isinstance(max_repr, bool):
-        raise TypeError(
-            f"max_repr must be an int >= 10, got {type(max_repr).__name__} {max_repr!r}"
-        )
-    if max_repr < 10:
-        raise ValueError(f"max_repr must be an int >= 10, got {max_repr!r}")
+    log_args = _checks.flag("log_args", log_args)
+    log_result = _checks.flag("log_result", log_result)
+    max_repr = _checks.integer("max_repr", max_repr, ge=10)
     values = Summarizer(max_repr, normalise_redact("redact", redact))
     _checks.logger("logger", logger, __name__)  # fail at decoration, not at first call
 

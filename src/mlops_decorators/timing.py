@@ -206,7 +206,8 @@ class Timer:
     Raises:
         TypeError: ``name`` is not a str or None, or ``logger`` is not a logger, a logger
             name or None.
-        ValueError: ``threshold`` is negative or ``level`` is not a logging level.
+        ValueError: ``threshold`` is negative or not finite, or ``level`` is not a logging
+            level.
 
     Example:
         >>> load = timer("load rows", threshold=0.5)
@@ -228,13 +229,11 @@ class Timer:
         level: int | str,
         threshold: float | timedelta | None,
     ) -> None:
-        if name is not None and not isinstance(name, str):
-            raise TypeError(f"name must be a str or None, got {type(name).__name__} {name!r}")
+        self.name = _checks.optional(_checks.instance_of, "name", name, str)
         _checks.logger("logger", logger, __name__)  # fail now, not at first use
-        self.name = name
         self._logger = logger
         self._level = _checks.log_level("level", level)
-        self._threshold_s = _checks.seconds("threshold", threshold, allow_none=True)
+        self._threshold_s = _checks.optional(_checks.seconds, "threshold", threshold)
         self._context_recorder: _Recorder | None = None
 
     def __repr__(self) -> str:
@@ -374,7 +373,8 @@ def timer(
 
     Raises:
         TypeError: An argument has the wrong type (e.g. ``logger=print``).
-        ValueError: ``threshold`` is negative or ``level`` is not a logging level.
+        ValueError: ``threshold`` is negative or not finite, or ``level`` is not a logging
+            level.
 
     Example:
         >>> import asyncio

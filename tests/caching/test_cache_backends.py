@@ -11,6 +11,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -174,9 +175,12 @@ def test_sqlite_tampered_entry_is_never_unpickled(
     assert len(f.calls) == 2
 
 
-def test_sqlite_locked_database_never_fails_the_call(tmp_path: Path) -> None:
+@pytest.mark.parametrize("timeout", [0.01, timedelta(milliseconds=10)])
+def test_sqlite_locked_database_never_fails_the_call(
+    tmp_path: Path, timeout: float | timedelta
+) -> None:
     path = tmp_path / "c.db"
-    backend = SQLiteBackend(path, secret=SECRET, timeout=0.01)
+    backend = SQLiteBackend(path, secret=SECRET, timeout=timeout)
     f = counted(backend)
     f(0)
     blocker = sqlite3.connect(path, isolation_level=None)
@@ -519,10 +523,18 @@ def test_redis_password_stays_out_of_repr_and_logs(
 
 
 def test_redis_arguments() -> None:
+    import redis
+
+    client = redis.Redis()  # connects on first command only
     with pytest.raises(ValueError, match="not both"):
-        RedisBackend("redis://x", client=object())
+        RedisBackend("redis://x", client=client)
     with pytest.raises(TypeError, match="prefix"):
-        RedisBackend(client=object(), prefix=1)  # type: ignore[arg-type]
+        RedisBackend(client=client, prefix=1)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"^client must be a redis\.Redis client or None"):
+        RedisBackend(client=object())
+    backend = RedisBackend(secret=SECRET, timeout=timedelta(milliseconds=250))
+    connection = backend.client.connection_pool.connection_kwargs
+    assert connection["socket_timeout"] == connection["socket_connect_timeout"] == 0.25
 
 
 # -- two real processes ------------------------------------------------------------------
