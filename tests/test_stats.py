@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import dataclasses
 import statistics
-import threading
-from collections.abc import Callable
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from fakes import run_in_threads
 from mlops_decorators._stats import (
     DEFAULT_WINDOW,
     Counter,
@@ -21,21 +20,6 @@ from mlops_decorators._stats import (
 )
 
 THREADS = 8
-
-
-def run_in_threads(target: Callable[[], None], threads: int = THREADS) -> None:
-    """Start `threads` threads on `target` together and wait for all of them."""
-    barrier = threading.Barrier(threads)
-
-    def run() -> None:
-        barrier.wait()
-        target()
-
-    workers = [threading.Thread(target=run) for _ in range(threads)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
 
 
 def test_counter_counts_and_resets() -> None:
@@ -59,7 +43,7 @@ def test_counter_is_exact_under_threads() -> None:
         for _ in range(10_000):
             increment()
 
-    run_in_threads(work)
+    run_in_threads(work, THREADS)
     assert counter.value == THREADS * 10_000
 
 
@@ -148,7 +132,7 @@ def test_concurrent_recording_loses_nothing() -> None:
             if ns % 1000 == 0:
                 readings.append(window.summary().count)
 
-    run_in_threads(work)
+    run_in_threads(work, THREADS)
     summary = window.summary()
     assert summary.count == THREADS * per_thread
     assert summary.total_s == pytest.approx(THREADS * per_thread * (per_thread + 1) / 2 / 1e9)

@@ -5,37 +5,13 @@ from __future__ import annotations
 import asyncio
 import sys
 import threading
-import time
-from typing import Any
 
 import pytest
 
+from fakes import start_threads, wait_until
 from mlops_decorators.caching import cache_result
 
 N = 32
-
-
-def wait_until(predicate: Any, timeout: float = 10.0) -> None:
-    """Poll a condition that other threads will make true (bounded, no fixed sleeps)."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not reached"
-        time.sleep(0.001)
-
-
-def run_threads(target: Any, n: int = N) -> list[Any]:
-    results: list[Any] = [None] * n
-
-    def run(i: int) -> None:
-        try:
-            results[i] = target()
-        except BaseException as exc:
-            results[i] = exc
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for thread in threads:
-        thread.start()
-    return [threads, results]
 
 
 def test_32_threads_compute_once() -> None:
@@ -48,7 +24,7 @@ def test_32_threads_compute_once() -> None:
         release.wait(10)
         return [x]
 
-    threads, results = run_threads(lambda: slow(7))
+    threads, results = start_threads(lambda: slow(7), N)
     wait_until(lambda: slow.cache_info().single_flight_waits + len(calls) == N)
     release.set()
     for thread in threads:
@@ -69,7 +45,7 @@ def test_exception_fans_out_and_is_not_cached() -> None:
         release.wait(10)
         raise ValueError("boom")
 
-    threads, results = run_threads(lambda: broken(1))
+    threads, results = start_threads(lambda: broken(1), N)
     wait_until(lambda: broken.cache_info().single_flight_waits == N - 1)
     release.set()
     for thread in threads:
@@ -125,7 +101,7 @@ def test_leader_interrupted_lets_waiter_compute() -> None:
     leader = threading.Thread(target=lead)
     leader.start()
     started.wait(10)
-    threads, results = run_threads(lambda: job(1), n=1)
+    threads, results = start_threads(lambda: job(1), 1)
     wait_until(lambda: job.cache_info().single_flight_waits == 1)
     release.set()
     leader.join()
