@@ -232,18 +232,6 @@ def test_sqlite_bad_arguments(tmp_path: Path) -> None:
         SQLiteBackend(tmp_path / "c.db", secret="")
 
 
-async def test_sqlite_with_async_function(tmp_path: Path) -> None:
-    calls = []
-
-    @cache_result(backend=SQLiteBackend(tmp_path / "c.db", secret=SECRET))
-    async def fetch(x: int) -> int:
-        calls.append(x)
-        return x
-
-    assert await fetch(1) == await fetch(1) == 1
-    assert calls == [1]
-
-
 # -- signing -----------------------------------------------------------------------------
 
 
