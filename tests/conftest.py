@@ -25,8 +25,8 @@ def _fresh_global_state(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Process-wide state back to a fresh import's, before and after each test.
 
     The package's own environment variables go first (a developer's shell must not change
-    what the suite sees), then everything the package keeps per process: timer statistics and
-    the retry switches.
+    what the suite sees), then everything the package keeps per process: the statistics
+    registry that timer records into (`reset_timer_stats` empties it) and the retry switches.
     """
     for name in [name for name in os.environ if name.startswith(ENV_PREFIX)]:
         monkeypatch.delenv(name)

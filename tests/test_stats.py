@@ -9,6 +9,7 @@ import asyncio
 import dataclasses
 import itertools
 import statistics
+import threading
 
 import pytest
 from hypothesis import given
@@ -191,7 +192,7 @@ def test_registry_get_or_create_under_threads_gives_one_series_per_name() -> Non
                 series.record(1)
         seen.append(mine)
 
-    run_in_threads(work)
+    run_in_threads(work, THREADS)
     for mine in seen:
         assert all(mine[name] is registry.series(name) for name in names)
     snapshots = registry.snapshots()
@@ -214,7 +215,7 @@ def test_snapshots_while_other_threads_create_series() -> None:
         except BaseException as exc:  # pragma: no cover - only on a bug
             failures.append(exc)
 
-    run_in_threads(work)
+    run_in_threads(work, THREADS)
     assert failures == []
     assert len(registry.snapshots()) == THREADS * 100
 
@@ -288,7 +289,7 @@ def test_errors_are_exact_under_threads() -> None:
         for i in range(3_000):
             series.failed(errors[i % 3])
 
-    run_in_threads(work)
+    run_in_threads(work, THREADS)
     counts = dict(series.snapshot().errors)
     assert sum(counts.values()) == THREADS * 3_000
     assert set(counts) == {"KeyError", "OSError", OTHER_ERRORS}
@@ -322,7 +323,7 @@ def test_in_progress_is_never_negative_while_threads_run() -> None:
     watcher = threading.Thread(target=reader)
     watcher.start()
     try:
-        run_in_threads(calls)
+        run_in_threads(calls, THREADS)
     finally:
         done.set()
         watcher.join()
