@@ -18,10 +18,9 @@ from typing import Any
 import numpy as np
 import pytest
 
+from fakes import FakeClock, free_port
 from mlops_decorators.caching import RedisBackend, SQLiteBackend, cache_result
 from mlops_decorators.caching import _cache as cache_module
-
-from .cache_helpers import FakeClock, free_port
 
 SECRET = "test-secret"
 
@@ -96,17 +95,17 @@ def test_sqlite_ttl_uses_wall_clock_and_purges(tmp_path: Path, clock: FakeClock)
     backend = SQLiteBackend(tmp_path / "c.db", secret=SECRET, clock=clock, purge_every=2)
     f = counted(backend, ttl=10)
     f(1)
-    clock.tick(9)
+    clock.advance(9)
     f(1)
     assert len(f.calls) == 1
-    clock.tick(1)
+    clock.advance(1)
     f(1)  # expired: recomputed (second write purges the expired row first... then stores)
     assert len(f.calls) == 2
-    clock.tick(100)
+    clock.advance(100)
     assert backend.purge_expired() == 1
     g = counted(backend, ttl=None)
     g(1)
-    clock.tick(1e9)
+    clock.advance(1e9)
     g(1)
     assert len(g.calls) == 1
     assert f.cache_info().currsize is None
@@ -211,7 +210,7 @@ def test_sqlite_unusable_path_never_fails_the_call(
     assert warnings[0].function.endswith("compute")  # type: ignore[attr-defined]
     assert warnings[0].operation == "get"  # type: ignore[attr-defined]
     assert warnings[0].exception == "OperationalError"  # type: ignore[attr-defined]
-    clock.tick(cache_module.WARN_EVERY_S)
+    clock.advance(cache_module.WARN_EVERY_S)
     f(1)
     assert len([r for r in cache_logs.records if "failed to" in r.message]) == 2
 
@@ -235,18 +234,6 @@ def test_sqlite_bad_arguments(tmp_path: Path) -> None:
         SQLiteBackend(tmp_path / "c.db", secret=1)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="secret"):
         SQLiteBackend(tmp_path / "c.db", secret="")
-
-
-async def test_sqlite_with_async_function(tmp_path: Path) -> None:
-    calls = []
-
-    @cache_result(backend=SQLiteBackend(tmp_path / "c.db", secret=SECRET))
-    async def fetch(x: int) -> int:
-        calls.append(x)
-        return x
-
-    assert await fetch(1) == await fetch(1) == 1
-    assert calls == [1]
 
 
 # -- signing -----------------------------------------------------------------------------
