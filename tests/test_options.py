@@ -134,6 +134,7 @@ OPTIONS: list[Option] = [
     Option("cache_result", "ignore", (3, [3], None), (["nope"],)),
     Option("cache_result", "typed", NOT_A_FLAG),
     Option("cache_result", "version", (1.5, True, b"v")),
+    Option("cache_result", "namespace", (3, b"ns", True), ("", "app:f")),
     Option("cache_result", "backend", ({}, "memory", SQLiteBackend, MemoryBackend)),
     Option("cache_result", "cache_none", NOT_A_FLAG),
     Option("cache_result", "copy", NOT_A_FLAG),

@@ -66,6 +66,7 @@ def case(request: pytest.FixtureRequest, clock: FakeClock, tmp_path: Path) -> It
 
 def counted(case: Case, **options: Any) -> Any:
     """A cached ``compute(a, b=2)`` on the case's backend; ``compute.calls`` lists real calls."""
+    options.setdefault("namespace", "compute")  # a closure: it needs a name in a shared store
     calls: list[tuple[Any, Any]] = []
 
     @cache_result(backend=case.backend, **options)
@@ -193,10 +194,12 @@ def test_none_is_cached_unless_cache_none_false(case: Case) -> None:
     def nothing(x: int) -> None:
         calls.append(x)
 
-    cached = cache_result(backend=case.backend)(nothing)
+    cached = cache_result(backend=case.backend, namespace="nothing")(nothing)
     assert cached(1) is cached(1) is None
     assert len(calls) == 1
-    uncached = cache_result(backend=case.backend, cache_none=False, version="u")(nothing)
+    uncached = cache_result(
+        backend=case.backend, namespace="nothing", cache_none=False, version="u"
+    )(nothing)
     uncached(1), uncached(1)
     assert len(calls) == 3
 
@@ -204,7 +207,7 @@ def test_none_is_cached_unless_cache_none_false(case: Case) -> None:
 def test_exceptions_are_never_cached(case: Case) -> None:
     attempts: list[int] = []
 
-    @cache_result(backend=case.backend)
+    @cache_result(backend=case.backend, namespace="flaky")
     def flaky(x: int) -> int:
         attempts.append(x)
         if len(attempts) == 1:
@@ -218,7 +221,7 @@ def test_exceptions_are_never_cached(case: Case) -> None:
 
 
 def test_copy_true_keeps_callers_mutations_out_of_the_cache(case: Case) -> None:
-    @cache_result(backend=case.backend, copy=True)
+    @cache_result(backend=case.backend, namespace="rows", copy=True)
     def rows(n: int) -> list[int]:
         return list(range(n))
 
@@ -242,7 +245,7 @@ def test_unhashable_arguments_are_keyed_by_content(case: Case) -> None:
 def test_arrays_as_arguments_and_results(case: Case) -> None:
     calls: list[Any] = []
 
-    @cache_result(backend=case.backend)
+    @cache_result(backend=case.backend, namespace="scale")
     def scale(x: np.ndarray, factor: float) -> np.ndarray:
         calls.append(factor)
         return x * factor
@@ -261,7 +264,7 @@ def test_arrays_as_arguments_and_results(case: Case) -> None:
 async def test_async_function(case: Case) -> None:
     calls: list[Any] = []
 
-    @cache_result(backend=case.backend, ttl=5)
+    @cache_result(backend=case.backend, namespace="fetch", ttl=5)
     async def fetch(x: Any) -> Any:
         calls.append(x)
         await asyncio.sleep(0)
@@ -283,7 +286,7 @@ def test_threads_compute_once(case: Case) -> None:
     release = threading.Event()
     calls: list[int] = []
 
-    @cache_result(backend=case.backend)
+    @cache_result(backend=case.backend, namespace="slow")
     def slow(x: int) -> list[int]:
         calls.append(x)
         release.wait(10)
@@ -306,7 +309,7 @@ async def test_tasks_compute_once(case: Case) -> None:
     release = asyncio.Event()
     calls: list[int] = []
 
-    @cache_result(backend=case.backend)
+    @cache_result(backend=case.backend, namespace="fetch")
     async def fetch(x: int) -> dict[str, int]:
         calls.append(x)
         await release.wait()

@@ -226,13 +226,12 @@ class Name(str):
 
 
 def test_stable_digest_is_canonical() -> None:
-    def digest(value: Any, typed: bool = False) -> str:
-        return stable_digest("ns", normalise(value), typed=typed)
+    def digest(value: Any) -> str:
+        return stable_digest("ns", normalise(value))
 
     assert digest({3, 1, 2}) == digest({1, 2, 3})
     assert digest({"a": 1, "b": 2}) == digest({"b": 2, "a": 1})
     assert digest(1) == digest(1.0) == digest(True)
-    assert digest(1, typed=True) != digest(True, typed=True)
     assert digest(1.5) != digest(1)
     assert digest("1") != digest(1) != digest(b"1")
     assert digest(None) != digest(0)
@@ -266,17 +265,13 @@ def test_pydantic_frozen_model_stable_digest() -> None:
         model_config = ConfigDict(frozen=True)
         a: int
 
-    assert stable_digest("n", Frozen(a=1), typed=False) == stable_digest(
-        "n", Frozen(a=1), typed=False
-    )
-    assert stable_digest("n", Frozen(a=1), typed=False) != stable_digest(
-        "n", Frozen(a=2), typed=False
-    )
+    assert stable_digest("n", Frozen(a=1)) == stable_digest("n", Frozen(a=1))
+    assert stable_digest("n", Frozen(a=1)) != stable_digest("n", Frozen(a=2))
 
 
 def test_identity_hashed_objects_have_no_stable_key() -> None:
     with pytest.raises(TypeError, match="identity"):
-        stable_digest("ns", (object(),), typed=False)
+        stable_digest("ns", (object(),))
 
 
 leaves = st.one_of(
@@ -303,13 +298,9 @@ nested = st.recursive(
 @given(a=nested, b=nested)
 def test_stable_digest_agrees_with_in_memory_equality(a: Any, b: Any) -> None:
     same_in_memory = normalise(a) == normalise(b)
-    same_digest = stable_digest("n", normalise(a), typed=False) == stable_digest(
-        "n", normalise(b), typed=False
-    )
+    same_digest = stable_digest("n", normalise(a)) == stable_digest("n", normalise(b))
     assert same_in_memory == same_digest
-    assert stable_digest("n", normalise(a), typed=False) == stable_digest(
-        "n", normalise(copy.deepcopy(a)), typed=False
-    )
+    assert stable_digest("n", normalise(a)) == stable_digest("n", normalise(copy.deepcopy(a)))
 
 
 def _posonly(a: int, b: int = 1, /, c: int = 2) -> None: ...

@@ -6,7 +6,7 @@ import collections
 import gc
 import weakref
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 
@@ -382,16 +382,69 @@ def test_self_passed_by_keyword() -> None:
         Model.predict(x=1)
 
 
-def test_instance_without_weakref_support() -> None:
+def test_instances_without_weak_references_are_keyed_by_value() -> None:
+    """Hashable instances that cannot be weakly referenced (namedtuples, int subclasses,
+    frozen slotted dataclasses, objects with empty __slots__) share one store, keyed by class
+    and value as functools.lru_cache keys them; an unhashable one gets a message that never
+    suggests ignore=("self",), which would hand one instance another's result."""
+    calls: list[object] = []
+
+    class P(int):
+        @cache_result
+        def double(self) -> int:
+            calls.append(self)
+            return 2 * self
+
+    class Q(P):
+        pass
+
+    class Point(NamedTuple):
+        x: int
+        y: int
+
+        @cache_result
+        def norm1(self) -> int:
+            calls.append(self)
+            return abs(self.x) + abs(self.y)
+
+    @dataclass(frozen=True, slots=True)
+    class Frozen:
+        a: int
+
+        @cache_result
+        def twice(self) -> int:
+            calls.append(self)
+            return 2 * self.a
+
     class Slotted:
         __slots__ = ()
 
         @cache_result
         def f(self) -> int:
-            return 1
+            calls.append(self)
+            return id(self)
 
-    with pytest.raises(TypeError, match="__weakref__"):
-        Slotted().f()
+    assert (P(5).double(), P(1).double(), P(5).double()) == (10, 2, 10)
+    assert Q(5).double() == 10 and calls.count(5) == 2  # Q(5) == P(5), but another class
+    assert (Point(1, -2).norm1(), Point(3, 4).norm1(), Point(1, -2).norm1()) == (3, 7, 3)
+    assert (Frozen(2).twice(), Frozen(3).twice(), Frozen(2).twice()) == (4, 6, 4)
+    one, two = Slotted(), Slotted()
+    assert (one.f(), two.f(), one.f()) == (id(one), id(two), id(one))
+    assert len(calls) == 9
+    assert P(5).double.cache_invalidate() is True
+    assert P.double.cache_info().currsize == 2  # P(1) and Q(5)
+
+    @dataclass(slots=True)
+    class Mutable:  # neither hashable nor weakly referenceable
+        a: int
+
+        @cache_result
+        def twice(self) -> int:
+            return 2 * self.a
+
+    with pytest.raises(TypeError, match="weakref_slot=True") as info:
+        Mutable(1).twice()
+    assert "ignore" not in str(info.value)
 
 
 def test_a_class_receiver_stays_in_the_key() -> None:

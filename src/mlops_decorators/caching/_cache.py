@@ -272,6 +272,11 @@ class _Cache:
         if key is not None and ignore:
             raise ValueError("pass either key= or ignore=, not both: key= builds the whole key")
         self.memory = backend is None or isinstance(backend, MemoryBackend)
+        if not self.memory and max_bytes is not None:
+            raise ValueError(
+                f"max_bytes={max_bytes!r} applies to the memory backend only; the size of "
+                f"{type(backend).__name__} is managed by the store itself"
+            )
         self.namespace = namespace_of(
             target,
             self.name,
@@ -279,11 +284,6 @@ class _Cache:
             version=version,
             shared=None if self.memory else repr(backend),
         )
-        if not self.memory and max_bytes is not None:
-            raise ValueError(
-                f"max_bytes={max_bytes!r} applies to the memory backend only; the size of "
-                f"{type(backend).__name__} is managed by the store itself"
-            )
         # An instance gets its own store, left out of the key; a class receiver stays in
         # the key like any argument (classes are hashable and have stable names).
         receiver = signature.receiver
@@ -383,7 +383,7 @@ class _Cache:
         as `functools.lru_cache` does, and by class, so equal instances of two classes (a
         namedtuple and a plain tuple) stay apart."""
         try:
-            by_value = HashedKey.of((type(instance), instance, key))
+            by_value = HashedKey((type(instance), instance, key))
         except TypeError:
             cls = type(instance).__qualname__
             raise TypeError(
@@ -398,14 +398,11 @@ class _Cache:
                     self._by_value = self._new_store()
         return self._by_value, by_value
 
-    def resolve(
-        self, args: tuple[Any, ...], kwargs: dict[str, Any], known: int | None = None
-    ) -> tuple[Any, Hashable]:
-        """The store (None for an external backend) and key of a call; `known` is the key's
-        hash when the wrapper computed it already."""
+    def resolve(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, Hashable]:
+        """The store (None for an external backend) and key of a call."""
         if not self.memory:
             return None, stable_digest(self.namespace, self.keys(args, kwargs))
-        key = self.keys.hashed(args, kwargs, known)  # first: the call's TypeError if no self
+        key = self.keys.hashed(args, kwargs)  # first: the call's TypeError if no self
         if not self.per_instance:
             return self.store, key
         instance = args[0] if args else kwargs["self"]
@@ -534,20 +531,13 @@ class _Cache:
     def _flight_key(self, store: MemoryStore | None, key: Hashable) -> Hashable:
         return key if self.store is store else (id(store), key)
 
-    def call(
-        self,
-        func: Callable[..., Any],
-        args: tuple[Any, ...],
-        kwargs: dict[str, Any],
-        known: int | None = None,
-    ) -> Any:
-        """A call that the inlined hit path did not answer (threads single-flight); `known`
-        is the hash of its key when the inlined lookup computed it."""
+    def call(self, func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """A call that the inlined hit path did not answer (threads single-flight)."""
         if not settings.enabled:
             self.misses.increment()
             return func(*args, **kwargs)
         landed = self._landed
-        store, key = self.resolve(args, kwargs, known)
+        store, key = self.resolve(args, kwargs)
         found, value = self.lookup(store, key)
         if found:
             return value
@@ -659,18 +649,14 @@ class _Cache:
         return await asyncio.to_thread(self._save_result, store, key, value)
 
     async def call_async(
-        self,
-        func: Callable[..., Any],
-        args: tuple[Any, ...],
-        kwargs: dict[str, Any],
-        known: int | None = None,
+        self, func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> Any:
         """The same for coroutine functions (asyncio tasks single-flight per event loop)."""
         if not settings.enabled:
             self.misses.increment()
             return await func(*args, **kwargs)
         landed = self._landed
-        store, key = self.resolve(args, kwargs, known)
+        store, key = self.resolve(args, kwargs)
         found, value = await self._lookup_async(store, key)
         if found:
             return value
@@ -788,7 +774,7 @@ class _Cache:
         if self.per_instance:
             self._receiver(args, kwargs)
         _, key = self.resolve(args, kwargs)
-        return (self.namespace, key.key) if isinstance(key, HashedKey) else key
+        return (self.namespace, tuple(key)) if isinstance(key, HashedKey) else key
 
 
 _codecs: weakref.WeakKeyDictionary[Any, Codec] = weakref.WeakKeyDictionary()

@@ -1,12 +1,12 @@
 """`cache_result`: the decorator, its argument checks and its wrappers.
 
 The wrappers inline the memory hit path: the call's argument values plus the remaining
-defaults are the key (``KeyMaker.pads``, ``KeyMaker.keyword_pads``), hashed once, then one
-dict lookup by that hash, one clock read, one comparison with the entry's key and one
-lock-free counter, without a lock. Everything else goes through `_Cache`, which a miss hands
-the hash to. The sync and async wrappers repeat those lines on purpose: a shared helper would
-add a Python call, about a fifth of a hit's cost. The builtins they call are bound when they
-are made, so that caching a builtin (``builtins.len = cache_result(len)``) cannot recurse.
+defaults are the key (``KeyMaker.pads``, ``KeyMaker.keyword_pads``), then one dict lookup
+(the key's only hash), one clock read, one LRU update by the entry's token and one lock-free
+counter, without a lock. Everything else goes through `_Cache`. The sync and async wrappers
+repeat those lines on purpose: a shared helper would add a Python call, about a fifth of a
+hit's cost. The builtins they call are bound when they are made, so that caching a builtin
+(``builtins.len = cache_result(len)``) cannot recurse.
 
 A method taking ``self`` is held by its class as a `_Method`: ``obj.method`` is then a
 `_BoundMethod`, which calls like a bound method and also binds the accessors that name a
@@ -85,7 +85,7 @@ def _check_version(version: Any) -> str | int | None:
     try:
         return _checks.integer("version", version)  # numpy integers too
     except TypeError:
-        raise _checks.wrong_type("version", "None, a str or an int", version) from None
+        raise _checks.wrong_type("version", "a str, an int or None", version) from None
 
 
 def _check_namespace(namespace: Any) -> str | None:
@@ -159,7 +159,7 @@ def cache_result(
         version: Part of every key: change it to drop entries made by older code.
         namespace: The name of this function's entries in a shared backend, instead of its
             module and qualified name; needed there for functions those do not name in
-            every process (nested functions, lambdas, partials, callable objects, functions
+            every process (closures, lambdas, partials, callable objects, functions
             of a notebook).
         backend: None or `MemoryBackend` (in-process), `SQLiteBackend` (one machine,
             survives restarts) or `RedisBackend` (shared by a service), or any
@@ -224,10 +224,10 @@ def _apply(fn: Any, **options: Any) -> Any:
     pads, keyword_pads = state.keys.inline if store is not None else ({}, {})
     pad_of, keyword_pad_of = pads.get, keyword_pads.get
     arity = next((n for n, pad in pads.items() if not pad), -1)  # every parameter passed
-    data = store.data if store is not None else {}
-    get, touch = data.get, getattr(data, "move_to_end", None)
+    data: dict[Any, Any] = store.data if store is not None else {}
+    get, touch = data.get, store.order.move_to_end if store is not None else None
     clock = store.clock if store is not None else time.monotonic  # unused without a store
-    length, to_tuple, hash_of = len, tuple, hash  # bound now: see the module docstring
+    length, to_tuple = len, tuple  # bound now: see the module docstring
 
     def make_sync(func: Callable[..., Any]) -> Callable[..., Any]:
         def cached(*args: Any, **kwargs: Any) -> Any:
@@ -243,21 +243,19 @@ def _apply(fn: Any, **options: Any) -> Any:
                     key = args + to_tuple(kwargs.values()) + shape[1]
                 else:
                     key = None
-            if key is None:
-                return call(func, args, kwargs)
-            try:
-                known = hash_of(key)
-            except TypeError:  # unhashable argument: keyed by content
-                return call(func, args, kwargs)
-            entry = get(known)
-            if entry is not None and entry[1] > clock() and entry[3] == key:
-                hit()
-                try:  # noqa: SIM105 -- contextlib.suppress costs a call per hit
-                    touch(known)  # type: ignore[misc]
-                except KeyError:  # evicted by another thread meanwhile: value still valid
-                    pass
-                return entry[0] if out is None else out(entry[0])
-            return call(func, args, kwargs, known)
+            if key is not None:
+                try:
+                    entry = get(key)
+                except TypeError:  # unhashable argument: keyed by content below
+                    entry = None
+                if entry is not None and entry[1] > clock():
+                    hit()
+                    try:  # noqa: SIM105 -- contextlib.suppress costs a call per hit
+                        touch(entry[3])  # type: ignore[misc]
+                    except KeyError:  # evicted by another thread meanwhile: value still valid
+                        pass
+                    return entry[0] if out is None else out(entry[0])
+            return call(func, args, kwargs)
 
         return cached
 
@@ -275,21 +273,19 @@ def _apply(fn: Any, **options: Any) -> Any:
                     key = args + to_tuple(kwargs.values()) + shape[1]
                 else:
                     key = None
-            if key is None:
-                return await call_async(func, args, kwargs)
-            try:
-                known = hash_of(key)
-            except TypeError:  # unhashable argument: keyed by content
-                return await call_async(func, args, kwargs)
-            entry = get(known)
-            if entry is not None and entry[1] > clock() and entry[3] == key:
-                hit()
-                try:  # noqa: SIM105 -- contextlib.suppress costs a call per hit
-                    touch(known)  # type: ignore[misc]
-                except KeyError:  # evicted by another thread meanwhile: value still valid
-                    pass
-                return entry[0] if out is None else out(entry[0])
-            return await call_async(func, args, kwargs, known)
+            if key is not None:
+                try:
+                    entry = get(key)
+                except TypeError:  # unhashable argument: keyed by content below
+                    entry = None
+                if entry is not None and entry[1] > clock():
+                    hit()
+                    try:  # noqa: SIM105 -- contextlib.suppress costs a call per hit
+                        touch(entry[3])  # type: ignore[misc]
+                    except KeyError:  # evicted by another thread meanwhile: value still valid
+                        pass
+                    return entry[0] if out is None else out(entry[0])
+            return await call_async(func, args, kwargs)
 
         return cached
 
@@ -323,17 +319,12 @@ def _reentrant(call: Callable[..., Any]) -> Callable[..., Any]:
     own key and store code calls it back, it runs uncached instead of recursing."""
     inside = threading.local()
 
-    def guarded(
-        func: Callable[..., Any],
-        args: tuple[Any, ...],
-        kwargs: dict[str, Any],
-        known: int | None = None,
-    ) -> Any:
+    def guarded(func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         if getattr(inside, "active", False):
             return func(*args, **kwargs)
         inside.active = True
         try:
-            return call(func, args, kwargs, known)
+            return call(func, args, kwargs)
         finally:
             inside.active = False
 

@@ -7,8 +7,8 @@ tuple). Unhashable values become tagged tuples built from their content; the tag
 private objects, so no user value can collide with them.
 
 The memory backend gets the key as a `HashedKey`: the tuple with its hash computed once, so
-an argument's ``__hash__`` runs at most once per call however many dicts the key visits
-(lookup, single-flight, store), as `functools.lru_cache` promises.
+an argument's ``__hash__`` runs once however many dicts the key visits (lookup,
+single-flight, store, LRU order).
 
 External backends need a key that is the same in every process: `stable_digest` walks a
 normalised key and hashes a canonical encoding of it (never ``str``, ``repr``, ``hash`` or
@@ -64,37 +64,28 @@ class UnkeyableError(TypeError):
     """A value that cannot be keyed; the key builder adds the argument's name."""
 
 
-class HashedKey:
-    """A key tuple and its hash, computed once: every dict the key visits reuses it.
+class HashedKey(tuple):  # type: ignore[type-arg]
+    """A key tuple that computed its hash once: every dict it visits (single-flight, store,
+    LRU order) reuses it, so an argument's ``__hash__`` is not called again.
 
-    Two are equal when their tuples are; a `HashedKey` never equals a plain tuple.
+    It equals the plain tuple, so the wrappers' lookup with a call's own ``args`` tuple (one
+    hash) finds the entry stored under it, comparing in C.
     """
 
-    __slots__ = ("hash", "key")
+    hash: int
 
-    def __init__(self, key: tuple[Any, ...], hash_value: int) -> None:
-        self.key = key
-        self.hash = hash_value
-
-    @classmethod
-    def of(cls, key: tuple[Any, ...]) -> HashedKey:
+    def __new__(cls, key: tuple[Any, ...]) -> HashedKey:
         """`key` with its hash.
 
         Raises:
             TypeError: `key` is unhashable.
         """
-        return cls(key, hash(key))
+        self = super().__new__(cls, key)
+        self.hash = hash(key)
+        return self
 
     def __hash__(self) -> int:
         return self.hash
-
-    def __eq__(self, other: object) -> bool:
-        return self is other or (
-            type(other) is HashedKey and self.hash == other.hash and self.key == other.key
-        )
-
-    def __repr__(self) -> str:
-        return f"HashedKey({self.key!r})"
 
 
 def _is_pydantic(value: Any) -> bool:
@@ -277,34 +268,24 @@ class KeyMaker:
         return ({}, {}) if self._fast_skip else (self.pads, self.keyword_pads)
 
     def __call__(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
-        """The key of a call (for shared backends, which need no hash).
+        """The key of a call, a plain tuple (for shared backends, which encode it).
 
         Raises:
             TypeError: The arguments do not match the signature, or an argument cannot be
                 keyed (the message names it and points to ``key=`` / ``ignore=``).
         """
-        return self.hashed(args, kwargs).key
+        return tuple(self.hashed(args, kwargs))
 
-    def hashed(
-        self, args: tuple[Any, ...], kwargs: dict[str, Any], known: int | None = None
-    ) -> HashedKey:
-        """The key of a call with its hash, each argument hashed once (when all are hashable).
-
-        Args:
-            args: The call's positional arguments.
-            kwargs: The call's keyword arguments.
-            known: The hash of the key `pads` or `keyword_pads` build, when the caller
-                computed it already (the wrapper's inlined lookup): not computed again.
+    def hashed(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> HashedKey:
+        """The key of a call, each argument hashed once when all are hashable.
 
         Raises:
             TypeError: As for ``__call__``.
         """
         key = self._padded(args, kwargs)
         if key is not None:
-            if known is not None:
-                return HashedKey(key, known)
             try:
-                return HashedKey(key, hash(key))
+                return HashedKey(key)
             except TypeError:  # an unhashable argument: bound below, to name it if need be
                 pass
         elif self._custom is not None:
@@ -318,12 +299,11 @@ class KeyMaker:
         if self._typed:
             types = ((_TYPES, *(_types(self._kinds[i], values[i]) for i in self._keep)),)
         if key is None:  # not tried above
-            kept = tuple(values[i] for i in self._keep) + types
             try:
-                return HashedKey(kept, hash(kept))
+                return HashedKey(tuple(values[i] for i in self._keep) + types)
             except TypeError:
                 pass
-        return HashedKey.of(tuple(self._value(i, values[i]) for i in self._keep) + types)
+        return HashedKey(tuple(self._value(i, values[i]) for i in self._keep) + types)
 
     def _padded(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...] | None:
         """The key from `pads` or `keyword_pads` when they cover the call (maybe unhashable)."""
@@ -373,11 +353,11 @@ class KeyMaker:
         assert self._custom is not None
         result = self._custom(*args, **kwargs)
         try:
-            return HashedKey.of((_CUSTOM, result))
+            return HashedKey((_CUSTOM, result))
         except TypeError:  # unhashable: keyed by content
             pass
         try:
-            return HashedKey.of((_CUSTOM, normalise(result)))
+            return HashedKey((_CUSTOM, normalise(result)))
         except UnkeyableError as exc:
             raise TypeError(
                 f"cache_result cannot use the value returned by key= for {self._qualname}: "
@@ -542,7 +522,7 @@ def namespace_of(
 
     Raises:
         ValueError: `shared`, no `namespace`, and the name does not identify the function
-            in every process (a nested function, a lambda, a partial, a bound method...).
+            in every process (a closure, a lambda, a partial, a bound method...).
     """
     if namespace is None:
         module = _module_name(target)
@@ -551,9 +531,8 @@ def namespace_of(
             if reason is not None:
                 raise ValueError(
                     f"namespace is needed to cache {name} in {shared}: {reason}. Pass "
-                    "namespace='<a name unique to this function>' (for functions made by a "
-                    "factory, include what makes each one different, e.g. "
-                    "namespace=f'scale-{factor}')."
+                    "namespace='<a name for this function alone>' (a factory's functions "
+                    "each need their own, such as namespace=f'scale-{factor}')."
                 )
         namespace = f"{module or '__main__'}.{name}"
     return namespace if version is None else f"{namespace}@{version}"
@@ -592,10 +571,15 @@ def _why_unnamed(target: Any, name: str, module: str | None) -> str | None:
         return "it is a callable object named after its class, as every other instance is"
     if "<lambda>" in name:
         return "it is a lambda, as every lambda of its module is named"
-    if "<locals>" in name:
+    # A closure's behaviour depends on what it captured, which its name does not say
+    # (make(2) and make(3)); a nested function without captures is the same code each time.
+    # __class__ is the cell of super(), which the class's name does say.
+    captured = getattr(getattr(target, "__code__", None), "co_freevars", ())
+    captured = [variable for variable in captured if variable != "__class__"]
+    if captured:
         return (
-            "it is defined inside a function, and every function made by another call of "
-            "that one would share its entries"
+            f"it is a closure (over {', '.join(captured)}), and every function made by "
+            "another call of its enclosing function would share its entries"
         )
     if module is None:
         return (

@@ -1,41 +1,42 @@
-"""The in-process backend: an LRU ordered dict with a TTL per entry, guarded for threads.
+"""The in-process backend: a dict of entries with a TTL each, an LRU order, a lock for writers.
 
-Entries are filed under their key's hash (an int), not under the key: the wrappers hash a
-call's key once and every later step (lookup, LRU update, store, eviction) reuses that int,
-so an argument's ``__hash__`` runs once per call. An entry ``(value, deadline, weight,
-key)`` carries its key, compared on every lookup. Should two live keys share a hash
-(``hash(-1) == hash(-2)``), the second is filed under its `HashedKey` instead, which a
-lookup tries when the first slot holds another key; so both stay cached.
+Entries ``(value, deadline, weight, token)`` are filed under their `HashedKey`, which
+hashed the call's arguments once; the LRU order is a second, ordered dict from each entry's
+token (an int, unique per store) to its key. So the wrappers' hit path hashes a call's
+arguments once, in its lookup, and marks the entry recently used by its token; the miss
+path, eviction and expiry reuse the key's stored hash: no argument's ``__hash__`` runs again.
 
-Reads take no lock. ``OrderedDict.get`` and ``move_to_end`` are single C calls, atomic under
-the GIL, and entries are immutable tuples: a reader sees the old entry or its replacement,
-never a torn one. An entry may be evicted by another thread between a reader's ``get`` and
-its ``move_to_end``; the reader still returns the value it read (it was live when read) and
-ignores the ``KeyError``. Writers (insertion, eviction, expiry, deletion) serialise on one
-lock per store, and never iterate ``data`` (a reader's ``move_to_end`` would invalidate the
-iterator): eviction takes the oldest entry with ``popitem``.
+Reads take no lock. ``dict.get`` and ``OrderedDict.move_to_end`` are single C calls, atomic
+under the GIL, and entries are immutable tuples: a reader sees the old entry or its
+replacement, never a torn one. An entry may be evicted (or replaced) by another thread
+between a reader's ``get`` and its ``move_to_end``; the reader still returns the value it
+read (it was live when read) and ignores the ``KeyError``. Writers (insertion, eviction,
+expiry, deletion) serialise on one lock per store, and never iterate the LRU order (a
+reader's ``move_to_end`` would invalidate the iterator): eviction takes the oldest entry with
+``popitem``.
 
-Every entry of a store has the same TTL, so insertion order is deadline order: a second
-ordered dict keeps slots by deadline and expired entries are purged from its front in O(1)
+Every entry of a store has the same TTL, so insertion order is deadline order: a third
+ordered dict keeps tokens by deadline and expired entries are purged from its front in O(1)
 per entry, before any live entry is evicted.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 import sys
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable
 from typing import Any
 
 from .. import _checks
 from .._stats import Counter
 from ._keys import HashedKey
 
-# (value, deadline, weight, key)
-Entry = tuple[Any, float, int, tuple[Any, ...]]
+# (value, deadline, weight, token)
+Entry = tuple[Any, float, int, int]
 
 
 class MemoryBackend:
@@ -100,16 +101,17 @@ class MemoryStore:
 
     __slots__ = (
         "_by_deadline",
-        "_collided",
         "_evictions",
         "_expirations",
         "_lock",
+        "_tokens",
         "_ttl",
         "bytes",
         "clock",
         "data",
         "max_bytes",
         "maxsize",
+        "order",
     )
 
     def __init__(
@@ -125,11 +127,10 @@ class MemoryStore:
         self._ttl = ttl
         self.maxsize = maxsize
         self.max_bytes = max_bytes
-        # slot -> entry, where a slot is the key's hash, or its HashedKey when another live
-        # key holds that hash.
-        self.data: OrderedDict[Hashable, Entry] = OrderedDict()
-        self._by_deadline: OrderedDict[Hashable, float] = OrderedDict()
-        self._collided = 0  # entries under a HashedKey slot
+        self.data: dict[HashedKey, Entry] = {}
+        self.order: OrderedDict[int, HashedKey] = OrderedDict()  # token -> key, LRU first
+        self._by_deadline: OrderedDict[int, float] = OrderedDict()  # token -> deadline
+        self._tokens = itertools.count()
         self._lock = threading.Lock()
         self._evictions = evictions
         self._expirations = expirations
@@ -148,32 +149,20 @@ class MemoryStore:
                 expired += 1
             return len(self.data) - expired
 
-    def _find(self, key: HashedKey) -> tuple[Hashable, Entry] | None:
-        """The slot and entry of `key`, if it is stored."""
-        entry = self.data.get(key.hash)
-        if entry is not None and entry[3] == key.key:
-            return key.hash, entry
-        if self._collided:
-            entry = self.data.get(key)
-            if entry is not None:
-                return key, entry
-        return None
-
     def lookup(self, key: HashedKey) -> Entry | None:
         """The live entry under `key` (marked recently used), else None; expired ones go."""
-        found = self._find(key)
-        if found is None:
+        entry = self.data.get(key)
+        if entry is None:
             return None
-        slot, entry = found
         if entry[1] > self.clock():
             try:  # noqa: SIM105 -- contextlib.suppress costs a call per hit
-                self.data.move_to_end(slot)
+                self.order.move_to_end(entry[3])
             except KeyError:  # evicted by another thread since the get: still a valid read
                 pass
             return entry
         with self._lock:
-            if self.data.get(slot) is entry:
-                self._remove(slot, entry)
+            if self.data.get(key) is entry:
+                self._remove(key, entry)
                 self._expirations.increment()
         return None
 
@@ -185,63 +174,58 @@ class MemoryStore:
         now = self.clock()
         deadline = math.inf if self._ttl is None else now + self._ttl
         with self._lock:
-            old = self._find(key)
+            old = self.data.get(key)
             if old is not None:
-                self._remove(*old)
-            slot: Hashable = key.hash
-            if slot in self.data:  # another key with this hash
-                slot = key
-                self._collided += 1
-            self.data[slot] = (value, deadline, weight, key.key)
+                self._remove(key, old)
+            token = next(self._tokens)
+            self.data[key] = (value, deadline, weight, token)
+            self.order[token] = key
             self.bytes += weight
             if self._ttl is not None:
-                self._by_deadline[slot] = deadline
+                self._by_deadline[token] = deadline
             self._purge_expired(now)
             self._evict()
 
     def _purge_expired(self, now: float) -> None:
         by_deadline = self._by_deadline
         while by_deadline:
-            slot, deadline = next(iter(by_deadline.items()))
+            token, deadline = next(iter(by_deadline.items()))
             if deadline > now:
                 return
-            self._remove(slot, self.data[slot])
+            key = self.order[token]
+            self._remove(key, self.data[key])
             self._expirations.increment()
 
     def _evict(self) -> None:
-        data = self.data
-        while (self.maxsize is not None and len(data) > self.maxsize) or (
+        while (self.maxsize is not None and len(self.data) > self.maxsize) or (
             self.max_bytes is not None and self.bytes > self.max_bytes
         ):
             # popitem is one C call: an iterator here would fail when a lock-free reader's
             # move_to_end lands between creating it and reading from it.
-            slot, entry = data.popitem(last=False)
-            self._forget(slot, entry)
+            token, key = self.order.popitem(last=False)
+            entry = self.data.pop(key)
+            self._by_deadline.pop(token, None)
+            self.bytes -= entry[2]
             self._evictions.increment()
 
-    def _remove(self, slot: Hashable, entry: Entry) -> None:
-        del self.data[slot]
-        self._forget(slot, entry)
-
-    def _forget(self, slot: Hashable, entry: Entry) -> None:
-        """The bookkeeping of an entry gone from `data`."""
-        self._by_deadline.pop(slot, None)
+    def _remove(self, key: HashedKey, entry: Entry) -> None:
+        del self.data[key]
+        self.order.pop(entry[3], None)
+        self._by_deadline.pop(entry[3], None)
         self.bytes -= entry[2]
-        if type(slot) is HashedKey:
-            self._collided -= 1
 
     def delete(self, key: HashedKey) -> bool:
         """Drop `key`; whether a live entry was there."""
         with self._lock:
-            found = self._find(key)
-            if found is None:
+            entry = self.data.get(key)
+            if entry is None:
                 return False
-            self._remove(*found)
-            return found[1][1] > self.clock()
+            self._remove(key, entry)
+            return entry[1] > self.clock()
 
     def clear(self) -> None:
         with self._lock:
             self.data.clear()
+            self.order.clear()
             self._by_deadline.clear()
-            self._collided = 0
             self.bytes = 0
