@@ -173,6 +173,11 @@ def normalise(value: Any) -> Hashable:
     )
 
 
+def _unless_hashable(value: Any) -> Any:
+    """`normalise` for a value whose type cannot be hashed, else `value` (not hashed yet)."""
+    return normalise(value) if type(value).__hash__ is None else value
+
+
 _EMPTY = inspect.Parameter.empty
 _POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
 
@@ -303,7 +308,12 @@ class KeyMaker:
                 return HashedKey(tuple(values[i] for i in self._keep) + types)
             except TypeError:
                 pass
-        return HashedKey(tuple(self._value(i, values[i]) for i in self._keep) + types)
+        try:  # what cannot be hashed by content, the rest as is: each hashed once, here
+            return HashedKey(
+                tuple(self._value(i, values[i], _unless_hashable) for i in self._keep) + types
+            )
+        except TypeError:  # a hashable type holding an unhashable value ((1, [2])), or worse
+            return HashedKey(tuple(self._value(i, values[i]) for i in self._keep) + types)
 
     def _padded(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...] | None:
         """The key from `pads` or `keyword_pads` when they cover the call (maybe unhashable)."""
@@ -334,14 +344,14 @@ class KeyMaker:
                 return None
         return values
 
-    def _value(self, i: int, value: Any) -> Any:
+    def _value(self, i: int, value: Any, content: Callable[[Any], Any] = normalise) -> Any:
         name, kind = self._names[i], self._kinds[i]
         try:
             if kind is inspect.Parameter.VAR_POSITIONAL:
-                return (_VARARGS, *map(normalise, value))
+                return (_VARARGS, *map(content, value))
             if kind is inspect.Parameter.VAR_KEYWORD:
-                return (_VARKW, frozenset((k, normalise(v)) for k, v in value.items()))
-            return normalise(value)
+                return (_VARKW, frozenset((k, content(v)) for k, v in value.items()))
+            return content(value)
         except UnkeyableError as exc:
             raise TypeError(
                 f"cache_result cannot key argument {name!r} of {self._qualname}: {exc}. "
