@@ -372,7 +372,9 @@ class _BoundMethod(functools.partial):  # type: ignore[type-arg]
         return wrapper.cache_key(self.args[0], *args, **kwargs)
 
     def __getattr__(self, name: str) -> Any:
-        if name == "__wrapped__":  # inspect.signature then reads the partial: no self
+        # Not the wrapper's code nor what it wraps: inspect.signature would read them as
+        # this object's, with `self`; without them it reads a partial, which drops `self`.
+        if name in ("__code__", "__wrapped__"):
             raise AttributeError(name)
         return getattr(self.func, name)
 

@@ -81,16 +81,17 @@ def weight_of(value: Any) -> int:
     seen: set[int] = set()
 
     def weigh(item: Any) -> int:
+        if id(item) in seen:  # held twice, or a cycle
+            return 0
+        seen.add(id(item))
         nbytes = getattr(item, "nbytes", None)
         if isinstance(nbytes, int):
             return nbytes
         size = sys.getsizeof(item)
-        if isinstance(item, (tuple, list, dict)):
-            if id(item) in seen:  # shared, or a cycle
-                return 0
-            seen.add(id(item))
-            items = item.items() if isinstance(item, dict) else (item,)
-            return size + sum(weigh(part) for pair in items for part in pair)
+        if isinstance(item, dict):
+            return size + sum(weigh(k) + weigh(v) for k, v in item.items())
+        if isinstance(item, (tuple, list)):
+            return size + sum(map(weigh, item))
         return size
 
     return weigh(value)
