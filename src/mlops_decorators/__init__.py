@@ -36,6 +36,8 @@ if TYPE_CHECKING:
         cache_info,
         cache_invalidate,
         cache_result,
+        reset_cache_settings,
+        set_caching,
     )
     from .call_logging import DEFAULT_REDACT, log_calls
     from .exceptions import MlopsDecoratorsError, RetryExhaustedError
@@ -74,6 +76,8 @@ _EXPORTS: dict[str, str] = {
     "cache_info": "caching",
     "cache_invalidate": "caching",
     "cache_result": "caching",
+    "reset_cache_settings": "caching",
+    "set_caching": "caching",
     "DEFAULT_REDACT": "call_logging",
     "log_calls": "call_logging",
     "MlopsDecoratorsError": "exceptions",
@@ -121,11 +125,13 @@ __all__ = [
     "cache_result",
     "get_timer_stats",
     "log_calls",
+    "reset_cache_settings",
     "reset_retry_settings",
     "reset_timer_stats",
     "retry",
     "retry_context",
     "retry_stats",
+    "set_caching",
     "set_retries",
     "set_retry_waits",
     "timer",
