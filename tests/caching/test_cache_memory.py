@@ -645,6 +645,11 @@ def test_numpy_integers_and_floats_are_taken_wherever_numbers_are() -> None:
     assert (info.hits, info.maxsize) == (1, 2)
     assert type(info.maxsize) is int
     assert f.cache_key(1)[0].endswith("f@3")
+    from mlops_decorators.caching import RedisBackend, SQLiteBackend
+
+    sqlite = SQLiteBackend(os.devnull, secret="s", timeout=np.int64(2), purge_every=np.int64(3))
+    redis = RedisBackend(secret="s", timeout=np.float32(0.5))  # neither connects yet
+    assert (repr(sqlite), repr(redis)) != ("", "")
 
 
 # -- what cache_info reports ---------------------------------------------------------------
