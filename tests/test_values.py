@@ -29,6 +29,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+from fakes import resizing_thread
 from mlops_decorators._values import (
     DEFAULT_REDACT,
     REDACTED,
@@ -560,23 +561,6 @@ def test_a_failing_summary_becomes_a_counted_placeholder() -> None:
     assert summarizer.failures.value == 3
 
 
-def mutating(shared: dict[str, int], stop: threading.Event) -> threading.Thread:
-    """A thread that changes `shared`'s size until `stop` is set, pausing mid-change."""
-
-    def pause() -> None:  # a Python call: the thread may give up the GIL here
-        pass
-
-    def mutate() -> None:
-        i = 0
-        while not stop.is_set():
-            shared[f"extra{i % 7}"] = i
-            pause()
-            shared.pop(f"extra{(i + 3) % 7}", None)
-            i += 1
-
-    return threading.Thread(target=mutate)
-
-
 def test_a_dict_mutated_by_another_thread_never_fails_the_summary() -> None:
     shared = {f"key{i}": i for i in range(50)}
     stop = threading.Event()
@@ -585,7 +569,7 @@ def test_a_dict_mutated_by_another_thread_never_fails_the_summary() -> None:
     texts = []
     switch = sys.getswitchinterval()
     sys.setswitchinterval(1e-5)  # switch threads often: a collision within a few hundred calls
-    mutator = mutating(shared, stop)
+    mutator = resizing_thread(shared, stop)
     mutator.start()
     try:
         for _ in range(20_000):

@@ -118,7 +118,7 @@ class _CallLog:
             "%s raised %s: %s%s",
             self.name,
             type(error).__name__,
-            error,
+            self.values.error_text(error),
             after,
             exc_info=error if failed else None,
             extra=extra,
