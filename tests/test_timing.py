@@ -9,8 +9,9 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import dataclasses
+import inspect
 import logging
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 from typing import Any
 from unittest import mock
@@ -21,12 +22,14 @@ from fakes import FakeClock, run_in_threads
 from mlops_decorators import (
     Timer,
     TimerStats,
+    _core,
     get_timer_stats,
     reset_timer_stats,
     timer,
     timer_report,
 )
 from mlops_decorators import timing as timing_module
+from mlops_decorators._stats import default_registry
 
 _current_clock: list[FakeClock] = []
 
@@ -39,6 +42,7 @@ def clock_advance(seconds: float) -> None:
 @pytest.fixture
 def clock(clock: FakeClock, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeClock]:
     monkeypatch.setattr(timing_module, "perf_counter_ns", clock.ns)
+    monkeypatch.setattr(_core, "perf_counter_ns", clock.ns)  # generators are timed there
     _current_clock.append(clock)
     yield clock
     _current_clock.clear()
@@ -207,6 +211,71 @@ async def test_async_exceptions_propagate_unchanged(clock: FakeClock) -> None:
     with pytest.raises(KeyError):
         await fail()
     assert fail.timer_stats().count == 1
+
+
+# --- generators ------------------------------------------------------------------------
+
+
+def test_a_generator_is_timed_while_it_is_iterated(
+    clock: FakeClock, logs: pytest.LogCaptureFixture
+) -> None:
+    @timer("loader")
+    def load_batches(n: int) -> Iterator[list[int]]:
+        for i in range(n):
+            clock.advance(0.05)  # reading a batch takes 50 ms
+            yield [i]
+
+    batches = load_batches(3)
+    clock.advance(7)  # created, not yet iterated
+    assert load_batches.timer_stats().count == 0
+    for _ in batches:
+        clock.advance(0.1)  # the training step between batches is not the loader's time
+    stats = load_batches.timer_stats()
+    assert (stats.count, stats.last_s) == (1, pytest.approx(0.15))
+    (record,) = logs.records
+    assert record.getMessage() == (
+        "loader took 150 ms over 3 items (450 ms from first next to exhaustion)"
+    )
+    assert record.duration_s == pytest.approx(0.15)  # type: ignore[attr-defined]
+    assert record.elapsed_s == pytest.approx(0.45)  # type: ignore[attr-defined]
+    assert record.items == 3  # type: ignore[attr-defined]
+
+
+def test_a_generator_closed_early_or_failing_is_timed(
+    clock: FakeClock, logs: pytest.LogCaptureFixture
+) -> None:
+    @timer
+    def rows() -> Iterator[int]:
+        clock.advance(1)
+        yield 1
+        clock.advance(2)
+        yield 2
+        raise ValueError("corrupt row")
+
+    for _ in rows():
+        break
+    with pytest.raises(ValueError, match="corrupt row"):
+        list(rows())
+    stats = rows.timer_stats()
+    assert (stats.count, stats.min_s, stats.max_s) == (2, 1.0, 3.0)
+    assert dict(default_registry.series(rows.__qualname__).snapshot().errors) == {"ValueError": 1}
+    closed, failed = (r.getMessage() for r in logs.records)
+    assert closed.endswith("took 1 s over 1 item (1 s from first next to close)")
+    assert failed.endswith("took 3 s over 2 items (3 s from first next to ValueError)")
+    assert logs.records[1].exception == "ValueError"  # type: ignore[attr-defined]
+
+
+async def test_an_async_generator_is_timed_while_it_is_iterated(clock: FakeClock) -> None:
+    @timer
+    async def stream() -> AsyncIterator[int]:
+        for i in range(4):
+            await asyncio.sleep(0)
+            clock.advance(0.5)
+            yield i
+
+    assert inspect.isasyncgenfunction(stream)
+    assert [i async for i in stream()] == [0, 1, 2, 3]
+    assert (stream.timer_stats().count, stream.timer_stats().last_s) == (1, 2.0)
 
 
 def test_recursive_calls_count_every_level(clock: FakeClock) -> None:

@@ -29,6 +29,11 @@ OUTCOME = "outcome"
 CALL_ARGS = "call_args"
 #: Summarised result.
 RESULT = "result"
+#: Values a generator yielded (records about a generator's iteration).
+ITEMS = "items"
+#: Seconds from a generator's first ``next`` to its end (``duration_s`` is the time spent
+#: inside it).
+ELAPSED_S = "elapsed_s"
 
 logging.getLogger(__package__).addHandler(logging.NullHandler())
 

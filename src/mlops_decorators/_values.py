@@ -108,6 +108,16 @@ def format_duration(seconds: float) -> str:
     return f"{minutes:.0f} min {rest:.1f} s"
 
 
+def plural(count: int, noun: str) -> str:
+    """``"1 item"``, ``"3 items"``.
+
+    Example:
+        >>> plural(1, "item"), plural(0, "item")
+        ('1 item', '0 items')
+    """
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 _UNITS = ((1e9, "ns", ".0f"), (1e6, "µs", ".3g"), (1e3, "ms", ".3g"), (1.0, "s", ".3g"))
 
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from . import _checks
 from ._core import (
+    Iterated,
     accessor,
     bare_or_called,
     decorate,
@@ -25,9 +26,9 @@ from ._core import (
     module_name,
     qualified_name,
 )
-from ._events import call_fields
+from ._events import ELAPSED_S, ITEMS, call_fields
 from ._stats import SUMMARY_FIELDS, CallStats, DurationSummary, default_registry
-from ._values import format_duration
+from ._values import format_duration, plural
 
 if TYPE_CHECKING:
     from datetime import timedelta
@@ -171,6 +172,27 @@ class _Recorder:
         self.series.failed(error)
         self.done(elapsed_ns, error)
 
+    def iterated(self, run: Iterated) -> None:
+        """Record one iteration of a generator: the time spent inside it."""
+        if run.error is not None:
+            self.series.failed(run.error)
+        self._record(run.inside_ns)
+        if run.inside_ns >= self._threshold_ns and self._is_enabled(self.level):
+            seconds = run.inside_ns / 1e9
+            extra = call_fields(self.name, duration_s=seconds, error=run.error)
+            extra[ITEMS] = run.items
+            extra[ELAPSED_S] = elapsed = run.elapsed_ns / 1e9
+            self.logger.log(
+                self.level,
+                "%s took %s over %s (%s from first next to %s)",
+                self.name,
+                format_duration(seconds),
+                plural(run.items, "item"),
+                format_duration(elapsed),
+                run.ending,
+                extra=extra,
+            )
+
     def _log(self, seconds: float, error: BaseException | None) -> None:
         extra = call_fields(self.name, duration_s=seconds, error=error)
         if error is None:
@@ -292,8 +314,17 @@ class Timer:
 
             return timed
 
+        def begin(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Callable[[Iterated], None]:
+            return iterated
+
+        iterated = recorder.iterated
         return decorate(
-            fn, "timer", sync=make_sync, async_=make_async, attrs={"timer_stats": recorder.stats}
+            fn,
+            "timer",
+            sync=make_sync,
+            async_=make_async,
+            attrs={"timer_stats": recorder.stats},
+            generators=begin,
         )
 
     def __enter__(self) -> Self:
