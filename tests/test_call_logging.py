@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import inspect
 import logging
+import re
 import sys
 import threading
 import traceback
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from types import MappingProxyType
 from typing import Any
 from unittest import mock
@@ -17,8 +19,8 @@ from unittest import mock
 import numpy as np
 import pytest
 
-from fakes import resizing_thread
-from mlops_decorators import DEFAULT_REDACT, log_calls
+from fakes import FakeClock, resizing_thread
+from mlops_decorators import DEFAULT_REDACT, _core, log_calls
 from mlops_decorators import call_logging as call_logging_module
 
 LOGGER = "tests.call_logging"
@@ -517,6 +519,74 @@ async def test_async_exception(logs: pytest.LogCaptureFixture) -> None:
     with pytest.raises(OSError, match="down"):
         await fail()
     assert logs.records[-1].levelno == logging.ERROR
+
+
+def test_a_generator_is_logged_when_iterated(
+    logs: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = FakeClock(0.0)
+    monkeypatch.setattr(_core, "perf_counter_ns", clock.ns)
+
+    @log_calls
+    def batches(n: int, token: str) -> Iterator[int]:
+        for i in range(n):
+            clock.advance(0.05)
+            yield i
+
+    iterator = batches(3, "t0k3n")
+    assert logs.records == []  # nothing runs until the first next()
+    for _ in iterator:
+        clock.advance(1)
+    assert inspect.isgeneratorfunction(batches)
+    call, end = logs.records
+    assert call.getMessage().endswith("batches(n=3, token='***')")
+    assert end.getMessage().endswith(
+        "batches yielded 3 items in 150 ms (3.15 s from first next to exhaustion)"
+    )
+    assert (end.items, end.duration_s, end.elapsed_s) == (  # type: ignore[attr-defined]
+        3,
+        pytest.approx(0.15),
+        pytest.approx(3.15),
+    )
+
+
+async def test_an_async_generator_is_logged_when_iterated_and_its_error_at_error(
+    logs: pytest.LogCaptureFixture,
+) -> None:
+    @log_calls
+    async def stream() -> AsyncIterator[int]:
+        yield 1
+        await asyncio.sleep(0)
+        raise ValueError("stream broke")
+
+    assert inspect.isasyncgenfunction(stream)
+    with pytest.raises(ValueError, match="stream broke"):
+        async for _ in stream():
+            pass
+    call, error = logs.records
+    assert call.getMessage().endswith("stream()")
+    assert error.levelno == logging.ERROR
+    assert error.exc_info is not None
+    assert "stream raised ValueError: stream broke after " in error.getMessage()
+
+
+def test_a_generator_closed_early_says_so_and_a_disabled_one_logs_nothing(
+    logs: pytest.LogCaptureFixture,
+) -> None:
+    @log_calls(LOGGER)
+    def numbers() -> Iterator[int]:
+        yield from range(10)
+
+    for _ in numbers():
+        break
+    assert re.fullmatch(
+        r".*numbers yielded 1 item in \S+ \S+ \(\S+ \S+ from first next to close\)",
+        messages(logs)[-1],
+    )
+    logs.clear()
+    logs.set_level(logging.WARNING, logger=LOGGER)
+    assert list(numbers()) == list(range(10))
+    assert logs.records == []
 
 
 @pytest.mark.parametrize("asynchronous", [False, True])

@@ -16,14 +16,15 @@ from typing import TYPE_CHECKING, Any, TypeVar, overload
 from . import _checks
 from ._core import (
     CallSignature,
+    Iterated,
     bare_or_called,
     decorate,
     function_or_option,
     module_name,
     qualified_name,
 )
-from ._events import CALL_ARGS, DURATION_S, RESULT, call_fields
-from ._values import DEFAULT_REDACT, Summarizer, format_duration, normalise_redact
+from ._events import CALL_ARGS, ELAPSED_S, ITEMS, RESULT, call_fields
+from ._values import DEFAULT_REDACT, Summarizer, format_duration, normalise_redact, plural
 
 if TYPE_CHECKING:
     from typing_extensions import ParamSpec
@@ -93,9 +94,31 @@ class _CallLog:
                 self.level, "%s finished in %s", self.name, format_duration(seconds), extra=extra
             )
 
+    def iterated(self, run: Iterated, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        """Log the end of a generator's iteration: how many items, how long."""
+        seconds = run.inside_ns / 1e9
+        if run.error is not None:
+            self.raised(seconds, run.error, args, kwargs)
+            return
+        if not self.logger.isEnabledFor(self.level):
+            return
+        extra = call_fields(self.name, duration_s=seconds)
+        extra[ITEMS] = run.items
+        extra[ELAPSED_S] = elapsed = run.elapsed_ns / 1e9
+        self.logger.log(
+            self.level,
+            "%s yielded %s in %s (%s from first next to %s)",
+            self.name,
+            plural(run.items, "item"),
+            format_duration(seconds),
+            format_duration(elapsed),
+            run.ending,
+            extra=extra,
+        )
+
     def raised(
         self,
-        start: int | None,
+        seconds: float | None,
         error: BaseException,
         args: tuple[Any, ...],
         kwargs: dict[str, Any],
@@ -106,13 +129,10 @@ class _CallLog:
         level = logging.ERROR if failed else self.level
         if not self.logger.isEnabledFor(level):
             return
-        extra = call_fields(self.name, error=error)
+        extra = call_fields(self.name, duration_s=seconds, error=error)
         if self.log_args:
             extra[CALL_ARGS] = self.arguments(args, kwargs)
-        after = ""
-        if start is not None:
-            extra[DURATION_S] = seconds = (perf_counter_ns() - start) / 1e9
-            after = f" after {format_duration(seconds)}"
+        after = "" if seconds is None else f" after {format_duration(seconds)}"
         self.logger.log(
             level,
             "%s raised %s: %s%s",
@@ -224,7 +244,7 @@ def log_calls(
                 try:
                     result = func(*args, **kwargs)
                 except BaseException as exc:
-                    raised(start, exc, args, kwargs)
+                    raised((perf_counter_ns() - start) / 1e9, exc, args, kwargs)
                     raise
                 returned(start, result)
                 return result
@@ -243,13 +263,19 @@ def log_calls(
                 try:
                     result = await func(*args, **kwargs)
                 except BaseException as exc:
-                    raised(start, exc, args, kwargs)
+                    raised((perf_counter_ns() - start) / 1e9, exc, args, kwargs)
                     raise
                 returned(start, result)
                 return result
 
             return logged
 
-        return decorate(fn, "log_calls", sync=make_sync, async_=make_async)
+        def begin(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Callable[[Iterated], None]:
+            if is_enabled(resolved_level):
+                started(args, kwargs)
+            return lambda run: iterated(run, args, kwargs)
+
+        iterated = log.iterated
+        return decorate(fn, "log_calls", sync=make_sync, async_=make_async, generators=begin)
 
     return bare_or_called(bare, "log_calls", apply)
