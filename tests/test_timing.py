@@ -11,6 +11,8 @@ import contextvars
 import dataclasses
 import inspect
 import logging
+import threading
+import tracemalloc
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 from typing import Any
@@ -29,7 +31,7 @@ from mlops_decorators import (
     timer_report,
 )
 from mlops_decorators import timing as timing_module
-from mlops_decorators._stats import default_registry
+from mlops_decorators._stats import DEFAULT_MAX_NAMES, OTHER_NAMES, default_registry
 
 _current_clock: list[FakeClock] = []
 
@@ -507,6 +509,86 @@ def test_block_left_open_in_a_suspended_generator(clock: FakeClock) -> None:
     assert get_timer_stats()["b"].last_s == 2.0
 
 
+def test_a_block_exited_in_another_thread_never_raises(
+    clock: FakeClock, logs: pytest.LogCaptureFixture
+) -> None:
+    moved = timer("moved")
+
+    def steps() -> Iterator[int]:
+        with moved:
+            yield 1
+        yield 2
+
+    def advance_elsewhere(gen: Iterator[int]) -> list[int]:
+        got: list[int] = []
+        worker = threading.Thread(target=lambda: got.append(next(gen)))
+        worker.start()
+        worker.join()
+        return got
+
+    for _ in range(3):
+        gen = steps()
+        assert next(gen) == 1  # enters the block in this thread
+        assert advance_elsewhere(gen) == [2]  # leaves it in another: no IndexError
+    warnings = [r for r in logs.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1  # once, not once per block
+    assert (
+        warnings[0]
+        .getMessage()
+        .startswith(
+            "timer 'moved': a block was exited in another thread or task than the one that "
+            "entered it"
+        )
+    )
+    assert moved.stats().count == 0  # its duration is unknown: nothing made up
+    with moved:  # the timer still works where it is entered and exited
+        clock.advance(1)
+    assert moved.stats().count == 1
+    reset_timer_stats()  # and the warning comes again after a reset
+    gen = steps()
+    next(gen)
+    advance_elsewhere(gen)
+    assert len([r for r in logs.records if r.levelno == logging.WARNING]) == 2
+
+
+async def test_a_block_exited_in_another_task_never_raises(
+    logs: pytest.LogCaptureFixture,
+) -> None:
+    moved = timer("moved between tasks")
+
+    async def steps() -> AsyncIterator[int]:
+        with moved:
+            yield 1
+        yield 2
+
+    gen = steps()
+    assert await asyncio.create_task(gen.__anext__()) == 1  # each task has its own context
+    assert await asyncio.create_task(gen.__anext__()) == 2
+    assert [r.levelno for r in logs.records] == [logging.WARNING]
+
+
+def test_blocks_left_open_elsewhere_do_not_pile_up() -> None:
+    """A block entered here and exited in another thread leaves its start behind in this
+    context; the oldest of those are dropped instead of accumulating."""
+    moved = timer("moved")
+
+    def steps() -> Iterator[None]:
+        with moved:
+            yield
+        yield
+
+    for _ in range(timing_module.MAX_OPEN_BLOCKS + 50):
+        gen = steps()
+        next(gen)
+        worker = threading.Thread(target=next, args=(gen,))
+        worker.start()
+        worker.join()
+    assert len(timing_module._open_blocks.get()) == timing_module.MAX_OPEN_BLOCKS
+    with timer("still fine"):
+        pass
+    assert get_timer_stats()["still fine"].count == 1
+
+
 def test_blocks_do_not_grow_the_context() -> None:
     for _ in range(5):
         with timer("warm-up"):
@@ -590,6 +672,39 @@ def test_get_timer_stats_report_and_reset(clock: FakeClock) -> None:
     train()  # decorated functions keep recording after a reset
     assert train.timer_stats().count == 1
     assert get_timer_stats()["train"].count == 1
+
+
+def test_block_names_are_bounded(caplog: pytest.LogCaptureFixture) -> None:
+    for i in range(DEFAULT_MAX_NAMES + 5):
+        with timer(f"batch {i}", logger="tests.quiet"):
+            pass
+    assert len(default_registry.snapshots()) == DEFAULT_MAX_NAMES + 1  # decorated ones too
+    stats = get_timer_stats()
+    assert sum(s.count for s in stats.values()) == DEFAULT_MAX_NAMES + 5
+    assert stats[OTHER_NAMES].count >= 5
+    assert [r.levelno for r in caplog.records] == [logging.WARNING]
+
+
+def test_reset_releases_the_memory_of_block_names() -> None:
+    @timer(logger="tests.quiet")
+    def decorated() -> None:
+        pass
+
+    tracemalloc.start()
+    try:
+        before, _ = tracemalloc.get_traced_memory()
+        for i in range(300):
+            with timer(f"block {i}", logger="tests.quiet"):
+                pass
+        grown = tracemalloc.get_traced_memory()[0] - before
+        reset_timer_stats()
+        left = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert grown > 300 * 500
+    assert left < grown / 20
+    decorated()  # a decorated function's name is kept and keeps recording
+    assert list(get_timer_stats()) == [decorated.__qualname__]
 
 
 # --- bad arguments ---------------------------------------------------------------------

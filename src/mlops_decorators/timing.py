@@ -9,6 +9,7 @@ Every timing under one name feeds that name's statistics; read them with
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ from ._core import (
     module_name,
     qualified_name,
 )
-from ._events import ELAPSED_S, ITEMS, call_fields
+from ._events import ELAPSED_S, ITEMS, RateLimit, call_fields
 from ._stats import SUMMARY_FIELDS, CallStats, DurationSummary, default_registry
 from ._values import format_duration, plural
 
@@ -87,6 +88,11 @@ class TimerStats(DurationSummary):
 _open_blocks: ContextVar[tuple[tuple[Timer, int], ...]] = ContextVar(
     "mlops_decorators_timer_blocks", default=()
 )
+#: Open blocks kept per thread or task. A block exited in another thread or task leaves its
+#: start behind in the one that entered it; past this many, the oldest start is dropped.
+MAX_OPEN_BLOCKS = 256
+# Exiting a block in another thread or task is reported once (again after a reset).
+_exited_elsewhere = RateLimit(math.inf)
 
 
 def _timer_stats(stats: CallStats) -> TimerStats:
@@ -117,6 +123,7 @@ def reset_timer_stats() -> None:
         {}
     """
     default_registry.reset()
+    _exited_elsewhere.reset()
 
 
 def timer_report() -> str:
@@ -191,6 +198,17 @@ class _Recorder:
                 format_duration(elapsed),
                 run.ending,
                 extra=extra,
+            )
+
+    def lost(self) -> None:
+        """A block ended whose start is unknown: say so once, record nothing."""
+        if _exited_elsewhere.ready():
+            self.logger.warning(
+                "timer %r: a block was exited in another thread or task than the one that "
+                "entered it (a generator moved between threads, say), so its duration is "
+                "unknown and was not recorded; this warning is shown once",
+                self.name,
+                extra=call_fields(self.name),
             )
 
     def _log(self, seconds: float, error: BaseException | None) -> None:
@@ -328,7 +346,10 @@ class Timer:
         )
 
     def __enter__(self) -> Self:
-        _open_blocks.set((*_open_blocks.get(), (self, perf_counter_ns())))
+        blocks = _open_blocks.get()
+        if len(blocks) >= MAX_OPEN_BLOCKS:
+            blocks = blocks[1:]
+        _open_blocks.set((*blocks, (self, perf_counter_ns())))
         return self
 
     def __exit__(
@@ -340,12 +361,15 @@ class Timer:
         end = perf_counter_ns()
         blocks = _open_blocks.get()
         index = len(blocks) - 1
-        while blocks[index][0] is not self:  # blocks left open in a suspended generator
+        while index >= 0 and blocks[index][0] is not self:  # left open in a suspended generator
             index -= 1
-        start = blocks[index][1]
-        _open_blocks.set(blocks[:index] + blocks[index + 1 :])
         if self._context_recorder is None:
             self._context_recorder = self._recorder(self.name or _CONTEXT_NAME, __name__)
+        if index < 0:  # entered in another thread or task: its start is out of reach
+            self._context_recorder.lost()
+            return
+        start = blocks[index][1]
+        _open_blocks.set(blocks[:index] + blocks[index + 1 :])
         if exc is None:
             self._context_recorder.done(end - start)
         else:
