@@ -267,6 +267,22 @@ def test_a_generator_closed_early_or_failing_is_timed(
     assert logs.records[1].exception == "ValueError"  # type: ignore[attr-defined]
 
 
+def test_a_decorated_generator_advanced_from_two_threads_is_timed(clock: FakeClock) -> None:
+    @timer
+    def steps() -> Iterator[int]:
+        clock.advance(1)
+        yield 1
+        clock.advance(2)
+        yield 2
+
+    gen = steps()
+    assert next(gen) == 1
+    worker = threading.Thread(target=lambda: list(gen))
+    worker.start()
+    worker.join()
+    assert (steps.timer_stats().count, steps.timer_stats().last_s) == (1, 3.0)
+
+
 async def test_an_async_generator_is_timed_while_it_is_iterated(clock: FakeClock) -> None:
     @timer
     async def stream() -> AsyncIterator[int]:

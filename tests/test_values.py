@@ -499,7 +499,7 @@ def test_summarising_a_record_does_not_import_pydantic() -> None:
 SECRET_NAMES = [
     "password", "PASSWORD", "db_password", "password2", "passwords", "passwd",
     "api_key", "API_KEY", "apiKey", "APIKey", "x-api-key", "apikey", "APIKEY", "api_keys",
-    "access_token", "accessToken", "refresh_token", "token", "hf_token", "TOKEN",
+    "access_token", "accessToken", "refresh_token", "token", "hf_token", "TOKEN", "pad_token_id",
     "auth", "AUTH_HEADER", "authHeader", "auth_token", "authorization", "Authorization",
     "secret", "secrets", "client_secret", "clientSecret", "secret_key", "AWS_SECRET_ACCESS_KEY",
     "credential", "credentials", "gcp_credentials", "private_key", "privateKey",
@@ -508,7 +508,7 @@ SECRET_NAMES = [
 PLAIN_NAMES = [
     "max_tokens", "num_tokens", "tokens", "tokenizer", "tokenize", "num_sessions", "sessions",
     "author", "authors", "authority", "secretary", "passage", "keyboard", "key", "cache_key",
-    "primary_key", "monkey", "learning_rate", "batch_size", "x", "_", "",
+    "primary_key", "monkey", "learning_rate", "batch_size", "x", "_", "", "authtoken",
 ]  # fmt: skip
 
 

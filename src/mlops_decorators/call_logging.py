@@ -1,8 +1,9 @@
 """`log_calls`: log each call's arguments, its result or exception, and how long it took.
 
 Values are summarised (arrays by shape and dtype, long strings and containers cut to
-``max_repr`` characters) and secret-looking names are redacted, using the same summaries
-as the rest of the package. When the logger is disabled for ``level`` nothing is
+``max_repr`` characters, mappings and records field by field) and secret-looking names are
+redacted, using the same summaries as the rest of the package. Generators are logged when
+iterated. When the logger is disabled for ``level`` nothing is
 formatted: the wrapper checks the level and calls straight through.
 """
 
@@ -176,8 +177,13 @@ def log_calls(
 
     An exception is logged at ERROR with its traceback and re-raised unchanged; it is logged
     even when ``level`` itself is disabled. Cancellation and ``KeyboardInterrupt`` are logged
-    at ``level`` without a traceback. The receiver of a method or classmethod (``self``,
-    ``cls``) is left out of the arguments.
+    at ``level`` without a traceback; its message is cut to ``max_repr`` characters. The
+    receiver of a method or classmethod (``self``, ``cls``) is left out of the arguments.
+    Summarising never fails the call: what cannot be summarised shows as a placeholder.
+
+    A generator or async generator function is logged when it is iterated: the call when
+    iteration starts (first ``next``), then the items yielded, the time spent inside the
+    generator and the time from the first ``next`` to exhaustion, close or error.
 
     Args:
         logger: A `logging.Logger` or logger name; defaults to the decorated function's
@@ -186,9 +192,11 @@ def log_calls(
         log_args: Log the arguments (bound to the signature, defaults not shown).
         log_result: Log the returned value.
         max_repr: Most characters one summarised value may take (>= 10).
-        redact: Name fragments whose values are shown as ``'***'`` (case-insensitive, also
-            matched against string keys inside dict arguments). It *replaces* the default
-            list: extend it with ``DEFAULT_REDACT | {"ssn"}``, disable it with ``()``.
+        redact: Secret words whose values are shown as ``'***'``, matched as whole words
+            (case-insensitive, split at ``_``, ``-``, digits and camelCase) of argument names,
+            of string keys in any mapping and of record fields (dataclasses, pydantic
+            models). It *replaces* the default list: extend it with
+            ``DEFAULT_REDACT | {"ssn"}``, disable it with ``()``.
 
     Returns:
         The decorated function, or a decorator when called with options.

@@ -2,7 +2,9 @@
 
 Use it as a decorator (``@timer``, ``@timer("load")``, ``@timer(threshold=0.5)``) on plain
 or ``async def`` functions and methods, or as a context manager (``with timer("load"): ...``).
-Every timing under one name feeds that name's statistics; read them with
+On a generator function it times the iteration (the time spent inside the generator), not
+the call that creates the generator. Every timing under one name feeds that name's
+statistics (for at most 1000 names, then one overflow series); read them with
 ``fn.timer_stats()``, `get_timer_stats` or `timer_report`.
 """
 
@@ -116,6 +118,9 @@ def get_timer_stats() -> dict[str, TimerStats]:
 
 def reset_timer_stats() -> None:
     """Forget every timer's statistics (useful between tests or benchmark phases).
+
+    Names that no decorated function and no live `Timer` uses are dropped, with their memory;
+    the others are emptied and keep recording. The once-only warnings may come again.
 
     Example:
         >>> reset_timer_stats()
@@ -288,7 +293,8 @@ class Timer:
 
         Args:
             fn: A function, method, ``staticmethod`` or ``classmethod``, plain or
-                ``async def``.
+                ``async def``; for a generator or async generator function, each
+                iteration is timed (time spent inside the generator).
 
         Returns:
             The timed function, with ``fn.timer_stats()``.
