@@ -221,3 +221,20 @@ def _array_summary(value: Any) -> str | None:
     if shape == ():  # numpy scalars carry a shape too; their repr is short and useful
         return None
     return f"{type(value).__name__}(shape={tuple(shape)}, dtype={dtype})"
+
+
+def format_bytes(size: float) -> str:
+    """A human size in binary units: ``'512 B'``, ``'8.0 GiB'``, ``'563 MiB'``.
+
+    Example:
+        >>> format_bytes(512), format_bytes(8 * 2**30), format_bytes(590_000_000)
+        ('512 B', '8.0 GiB', '563 MiB')
+    """
+    if abs(size) < 1024:
+        return f"{size:.0f} B"
+    for unit in ("KiB", "MiB", "GiB", "TiB"):
+        size /= 1024
+        # Choose the unit after rounding: 1023.99 MiB is "1.0 GiB", not "1024.0 MiB".
+        if abs(round(size, 1)) < 1024:
+            break
+    return f"{size:.1f} {unit}" if abs(size) < 99.95 else f"{size:.0f} {unit}"
