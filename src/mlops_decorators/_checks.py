@@ -138,7 +138,7 @@ def optional_callable(name: str, value: Callable[..., Any] | None) -> Callable[.
 
 # Sizes in bytes and percentages (memory_guard). Self-contained on purpose: no new imports.
 
-_BYTE_UNITS = {
+_BYTE_UNITS: dict[str, int] = {
     "": 1,
     "b": 1,
     **{f"{p}{s}": 1000**i for i, p in enumerate("kmgtp", 1) for s in ("", "b")},
@@ -167,7 +167,7 @@ def byte_size(name: str, value: int | str) -> int:
         index = getattr(type(value), "__index__", None)  # numpy integers
         if isinstance(value, bool) or index is None:
             raise TypeError(f"{name} must be {_SIZE_ALLOWED}, got {type(value).__name__} {value!r}")
-        value = index(value)
+        value = int(index(value))
     if isinstance(value, int):
         if value < 0:
             raise ValueError(f"{name} must be {_SIZE_ALLOWED}, got {value!r}")

@@ -153,7 +153,7 @@ class _File:
 
 
 def _field(data: bytes, key: bytes) -> int | None:
-    """The number after `key` at the start of a line of `data` (``/proc/meminfo``, ``memory.stat``)."""
+    """The number after `key` at the start of a line (``/proc/meminfo``, ``memory.stat``)."""
     if data.startswith(key):
         start = 0
     else:
@@ -171,7 +171,7 @@ def _unescape(path: str) -> str:
     return path
 
 
-class CgroupNotFound(Exception):
+class CgroupNotFoundError(Exception):
     """Why no memory cgroup can be read (a message for `SystemProbe.problem`)."""
 
 
@@ -196,7 +196,7 @@ def find_cgroup(proc: str = "/proc") -> Cgroup:
     the v2 one.
 
     Raises:
-        CgroupNotFound: No memory cgroup, its hierarchy is not mounted, or the files are
+        CgroupNotFoundError: No memory cgroup, its hierarchy is not mounted, or the files are
             unreadable.
     """
     try:
@@ -205,7 +205,7 @@ def find_cgroup(proc: str = "/proc") -> Cgroup:
         with open(f"{proc}/self/mountinfo", encoding="utf-8") as file:
             mounts = file.read()
     except OSError as exc:
-        raise CgroupNotFound(f"cannot read the cgroup tables: {exc}") from None
+        raise CgroupNotFoundError(f"cannot read the cgroup tables: {exc}") from None
     v1_path = v2_path = None
     for line in memberships.splitlines():
         hierarchy, _, rest = line.partition(":")
@@ -214,15 +214,15 @@ def find_cgroup(proc: str = "/proc") -> Cgroup:
             v2_path = path
         elif "memory" in controllers.split(","):
             v1_path = path
-    for version, path in ((1, v1_path), (2, v2_path)):
-        if path is None:
+    for version, found in ((1, v1_path), (2, v2_path)):
+        if found is None:
             continue
-        mount = _mount_of(mounts, version, path)
+        mount = _mount_of(mounts, version, found)
         if mount is not None:
-            return Cgroup(version, _directories(*mount, path))
+            return Cgroup(version, _directories(*mount, found))
     if v1_path is None and v2_path is None:
-        raise CgroupNotFound(f"no memory cgroup in {proc}/self/cgroup")
-    raise CgroupNotFound("the memory cgroup hierarchy is not mounted")
+        raise CgroupNotFoundError(f"no memory cgroup in {proc}/self/cgroup")
+    raise CgroupNotFoundError("the memory cgroup hierarchy is not mounted")
 
 
 def _mount_of(mounts: str, version: int, path: str) -> tuple[str, str] | None:
@@ -310,6 +310,10 @@ class SystemProbe:
         self.gpu_problem: str | None = None
         self._retired: list[_File] = []
         self._meminfo = self._open_if(f"{proc}/meminfo", b"MemAvailable:")
+        # The host's total memory is fixed while the process runs (short of memory hotplug).
+        self._host_total = (
+            1024 * (_field(self._meminfo.read(), b"MemTotal:") or 0) if self._meminfo else 0
+        )
         self._statm = self._open_if(f"{proc}/self/statm")
         self._page_size = os.sysconf("SC_PAGE_SIZE") if self._statm is not None else 0
 
@@ -355,9 +359,9 @@ class SystemProbe:
     def _host(self) -> MemoryReading:
         if self._meminfo is not None:
             data = self._meminfo.read()
-            total, available = _field(data, b"MemTotal:"), _field(data, b"MemAvailable:")
-            if total is not None and available is not None:
-                return MemoryReading(HOST, total * 1024, available * 1024)
+            start = data.find(b"MemAvailable:") + 13  # the hot path: no split, no regex
+            available = int(data[start : data.find(b"\n", start)].rstrip(b" kB")) * 1024
+            return MemoryReading(HOST, self._host_total, available)
         import psutil
 
         memory = psutil.virtual_memory()
@@ -383,7 +387,7 @@ class SystemProbe:
                 self._searched = True
                 try:
                     self._cgroup = find_cgroup(self._proc)
-                except CgroupNotFound as exc:
+                except CgroupNotFoundError as exc:
                     self.problem = str(exc)
             if self._cgroup is not None:
                 self._limited = self._limits(self._cgroup)

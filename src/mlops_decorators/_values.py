@@ -232,9 +232,12 @@ def format_bytes(size: float) -> str:
     """
     if abs(size) < 1024:
         return f"{size:.0f} B"
-    for unit in ("KiB", "MiB", "GiB", "TiB"):
-        size /= 1024
-        # Choose the unit after rounding: 1023.99 MiB is "1.0 GiB", not "1024.0 MiB".
-        if abs(round(size, 1)) < 1024:
-            break
-    return f"{size:.1f} {unit}" if abs(size) < 99.95 else f"{size:.0f} {unit}"
+    power = 1
+    # Choose the unit after rounding: 1023.99 MiB is "1.0 GiB", not "1024.0 MiB".
+    while power < len(_BYTE_UNITS) and abs(round(size / 1024**power, 1)) >= 1024:
+        power += 1
+    value, unit = size / 1024**power, _BYTE_UNITS[power - 1]
+    return f"{value:.1f} {unit}" if abs(value) < 99.95 else f"{value:.0f} {unit}"
+
+
+_BYTE_UNITS = ("KiB", "MiB", "GiB", "TiB")
