@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 from . import _checks
 from ._core import (
     CallSignature,
+    accessor,
     bare_or_called,
     decorate,
     is_async_callable,
@@ -740,8 +741,9 @@ def memory_guard(
 
 
 def memory_guard_stats(fn: Callable[..., Any]) -> MemoryGuardStats:
-    """The `MemoryGuardStats` of a function decorated with `memory_guard`, through any stack
-    of decorators.
+    """The `MemoryGuardStats` of a function decorated with `memory_guard`, found along
+    ``__wrapped__`` through any stack of decorators (the typed form of
+    ``fn.memory_guard_stats()``).
 
     Raises:
         TypeError: `fn` carries no `memory_guard`.
@@ -753,14 +755,8 @@ def memory_guard_stats(fn: Callable[..., Any]) -> MemoryGuardStats:
         >>> memory_guard_stats(predict).name
         'predict'
     """
-    seen: Any = fn
-    while seen is not None:
-        accessor = getattr(seen, "memory_guard_stats", None)
-        if callable(accessor):
-            stats: MemoryGuardStats = accessor()
-            return stats
-        seen = getattr(seen, "__wrapped__", None)
-    raise TypeError(f"{qualified_name(fn)} is not decorated with @memory_guard")
+    snapshot: Callable[[], MemoryGuardStats] = accessor(fn, "memory_guard_stats", "memory_guard")
+    return snapshot()
 
 
 # -- option checks ---------------------------------------------------------------------------
