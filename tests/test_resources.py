@@ -185,9 +185,7 @@ def test_v1_readings_per_limited_level_and_the_tightest(trees: Any) -> None:
     host, ctr, pod_reading, kubepods = probe.memory()
     assert host == MemoryReading("host", 16 * GiB, 8 * GiB)
     assert (ctr.limit, ctr.available) == (6 * GiB, 3 * GiB)
-    assert pod_reading == MemoryReading(
-        "cgroup v1", 4 * GiB, GiB, f"{pod}/memory.limit_in_bytes"
-    )
+    assert pod_reading == MemoryReading("cgroup v1", 4 * GiB, GiB, f"{pod}/memory.limit_in_bytes")
     assert (kubepods.limit, kubepods.available) == (8 * GiB, 3 * GiB)
     assert tightest(probe.memory()) == pod_reading
     # Exact: the page cache the kernel could reclaim is not counted as used.
@@ -200,12 +198,14 @@ def test_v2_reads_memory_max_and_memory_high_and_skips_the_root(trees: Any) -> N
     tree.cgroup("pod", **v2_files("max", 3 * GiB, high=str(4 * GiB)))
     ctr = tree.cgroup("pod/ctr", **v2_files(2 * GiB, GiB + 512 * MiB, inactive=256 * MiB))
     probe = tree.probe()
-    host, inner, outer = probe.memory()
+    _host, inner, outer = probe.memory()
     assert inner == MemoryReading("cgroup v2", 2 * GiB, 512 * MiB, f"{ctr}/memory.max")
     assert (outer.limit, outer.available, outer.where) == (4 * GiB, GiB, outer.where)
-    assert outer.where is not None and outer.where.endswith("pod/memory.high")
+    assert outer.where is not None
+    assert outer.where.endswith("pod/memory.high")
     assert probe.memory(exact=True)[1].available == 768 * MiB
-    assert probe.cgroup is not None and probe.cgroup.version == 2
+    assert probe.cgroup is not None
+    assert probe.cgroup.version == 2
 
 
 def test_v2_levels_without_the_memory_controller_are_skipped(trees: Any) -> None:
@@ -270,7 +270,8 @@ def test_permission_denied_on_one_level_uses_the_others(
     monkeypatch.setattr(_resources.os, "open", guarded_open)
     probe = tree.probe()
     assert [r.limit for r in probe.memory()] == [16 * GiB, 2 * GiB]
-    assert probe.problem is not None and str(inner) in probe.problem
+    assert probe.problem is not None
+    assert str(inner) in probe.problem
 
 
 def test_limits_are_read_again_after_their_ttl_and_usage_every_time(trees: Any) -> None:
@@ -314,7 +315,8 @@ def test_without_proc_files_host_and_rss_come_from_psutil(tmp_path: Path) -> Non
     assert host.limit == psutil.virtual_memory().total
     assert abs(host.available - psutil.virtual_memory().available) < 256 * MiB
     assert abs(probe.rss() - psutil.Process().memory_info().rss) < 64 * MiB
-    assert probe.cgroup is None and "cannot read" in (probe.problem or "")
+    assert probe.cgroup is None
+    assert "cannot read" in (probe.problem or "")
 
 
 def test_reading_properties_and_text() -> None:
@@ -427,13 +429,15 @@ def test_this_machines_real_readings_agree_with_psutil() -> None:
     assert probe is system_probe()
     readings = probe.memory()
     host = readings[0]
-    assert host.source == "host" and host.where is None
+    assert host.source == "host"
+    assert host.where is None
     assert host.limit == psutil.virtual_memory().total
     assert abs(host.available - psutil.virtual_memory().available) < 512 * MiB
     assert abs(probe.rss() - psutil.Process().memory_info().rss) < 64 * MiB
     for reading in readings[1:]:
         assert reading.source in ("cgroup v1", "cgroup v2")
-        assert reading.where is not None and os.path.exists(reading.where)
+        assert reading.where is not None
+        assert os.path.exists(reading.where)
         assert 0 <= reading.available <= reading.limit
     assert probe.memory(exact=True)[0].source == "host"
 
