@@ -117,6 +117,7 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
 @pytest.fixture(autouse=True)
 def _nothing_reserved() -> Iterator[None]:
     memory_module._gpu_unchecked.reset()
+    memory_module._collections.reset()
     yield
     assert memory_module._reservations.total == 0, "a reservation outlived its call"
     assert memory_module._reservations.calls == 0
@@ -251,6 +252,16 @@ def test_garbage_collection_can_bring_the_call_under_the_line(
 
     assert step() == "ran"
     assert probe.asked == [False, True, True]
+
+
+def test_refused_calls_collect_garbage_at_most_once_a_second(collections: list[int]) -> None:
+    @memory_guard(probe=FakeProbe(host(8, 0.1)))
+    def step() -> None: ...
+
+    for _ in range(3):
+        with pytest.raises(MemoryGuardError):
+            step()
+    assert collections == [1]  # a busy service under pressure must not collect per call
 
 
 def test_collect_garbage_false_never_collects(collections: list[int]) -> None:

@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
-from . import _checks
+from . import _checks, _events
 from ._core import (
     CallSignature,
     accessor,
@@ -81,6 +81,9 @@ _ACTIONS = ("raise", "wait", "warn")
 _LABELS = {"host": "host memory"}
 # NVML missing while gpu_min_free is set: said once per process, not once per call.
 _gpu_unchecked = RateLimit(math.inf)
+# A full collection of a large heap takes long itself: refused calls under memory pressure
+# (a busy service) must not run one each.
+_collections = RateLimit(1.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,8 +217,8 @@ class _Guard:
 
     # -- the check ------------------------------------------------------------------------
 
-    def estimate(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> int:
-        """Bytes the call is estimated to need (and to reserve while it runs)."""
+    def begin(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> int:
+        """Count the call; return the bytes it is estimated to need (reserved while it runs)."""
         self.calls.increment()
         if self.estimate_of is None:
             return self.fixed_estimate
@@ -288,7 +291,7 @@ class _Guard:
         With ``action="warn"`` a call still over the line is logged, reserved and let through.
         """
         refusal = self.admit(estimate, exact=True)
-        if refusal is not None and self.collect_garbage:
+        if refusal is not None and self.collect_garbage and _collections.ready():
             gc.collect()
             refusal = self.admit(estimate, exact=True)
         if refusal is not None and self.action == "warn":
@@ -352,7 +355,7 @@ class _Guard:
         else:
             label = _LABELS.get(reading.source, f"{reading.source} limit")
             if refusal.option == "max_percent":
-                percent = 100.0 * (reading.used + need) / reading.limit
+                percent = 100.0 * (reading.used + need) / max(reading.limit, 1)
                 parts.append(
                     f"would use {percent:.1f}% of {format_bytes(reading.limit)} ({label}; "
                     f"max {self.max_percent:g}%), {format_bytes(reading.available)} available"
@@ -377,13 +380,12 @@ class _Guard:
 
     def fields(self, refusal: _Refusal) -> dict[str, Any]:
         reading = refusal.reading
-        return call_fields(
-            self.name,
-            memory_option=refusal.option,
-            memory_source=reading.source if reading is not None else None,
-            memory_limit_file=reading.where if reading is not None else None,
-            memory_estimate=refusal.estimate,
-        )
+        fields = call_fields(self.name)
+        fields[_events.MEMORY_OPTION] = refusal.option
+        fields[_events.MEMORY_SOURCE] = reading.source if reading is not None else None
+        fields[_events.MEMORY_LIMIT_FILE] = reading.where if reading is not None else None
+        fields[_events.MEMORY_ESTIMATE] = refusal.estimate
+        return fields
 
     def record_wait(self, seconds: float) -> None:
         self.waits.increment()
@@ -408,7 +410,7 @@ class _Guard:
                 format_bytes(window.peak),
                 format_bytes(self.max_rss),
                 format_bytes(delta),
-                extra=call_fields(self.name, memory_peak_rss=window.peak),
+                extra={**call_fields(self.name), _events.MEMORY_PEAK_RSS: window.peak},
             )
 
     def stats(self) -> MemoryGuardStats:
@@ -552,7 +554,7 @@ def _run_sync(guard: _Guard, fn: Callable[..., Any], args: Any, kwargs: Any) -> 
 def _sync_factory(guard: _Guard) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     def factory(fn: Callable[..., Any]) -> Callable[..., Any]:
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            estimate = guard.estimate(args, kwargs)
+            estimate = guard.begin(args, kwargs)
             refusal = guard.admit(estimate)
             if refusal is not None:
                 refusal = guard.recheck(estimate)
@@ -580,7 +582,7 @@ def _async_factory(
 ) -> Callable[[Callable[..., Awaitable[Any]]], Callable[..., Awaitable[Any]]]:
     def factory(fn: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
         async def wrapper(*args: Any, **kwargs: Any) -> Any:
-            estimate = guard.estimate(args, kwargs)
+            estimate = guard.begin(args, kwargs)
             refusal = guard.admit(estimate)
             if refusal is not None:
                 refusal = guard.recheck(estimate)
@@ -675,7 +677,9 @@ def memory_guard(
             ``"wait"`` polls every `poll_interval` until memory frees, up to `wait_timeout`,
             then raises (``async def`` functions wait with ``asyncio.sleep``); ``"warn"``
             logs a WARNING (at most one a minute per function) and runs the call anyway.
-        collect_garbage: Run ``gc.collect()`` once before deciding a call is over the line.
+        collect_garbage: Run ``gc.collect()`` and measure again before deciding a call is over
+            the line (at most once a second in the process: a full collection of a large
+            heap is itself slow).
         wait_timeout: Longest wait for ``action="wait"``, in seconds or a `timedelta`.
         poll_interval: Time between two checks while waiting (> 0).
         fallback: Called instead of raising, with the call's arguments by parameter name
