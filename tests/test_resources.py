@@ -466,19 +466,29 @@ def test_a_forked_child_reads_its_own_rss() -> None:
     code = textwrap.dedent(
         """
         import json, os, sys
+        from mlops_decorators import memory_guard, memory_guard_stats
         from mlops_decorators._resources import system_probe
+
+        @memory_guard(max_percent=100)
+        def step():
+            return os.getpid()
+
         parent = system_probe()
         parent.rss()
+        step()
         reader, writer = os.pipe()
         pid = os.fork()
         if pid == 0:
             child = system_probe()
             blob = b"x" * (64 * 2**20)  # written: resident in the child only
-            os.write(writer, json.dumps([child is parent, child.rss()]).encode())
+            ran = step() == os.getpid()  # the guard decorated before the fork still reads
+            reading = memory_guard_stats(step).last_reading
+            report = [child is parent, child.rss(), ran, reading.available > 0]
+            os.write(writer, json.dumps(report).encode())
             os._exit(0)
         os.waitpid(pid, 0)
-        same, child_rss = json.loads(os.read(reader, 1000))
-        print(json.dumps([same, child_rss - parent.rss() > 32 * 2**20]))
+        same, child_rss, ran, read = json.loads(os.read(reader, 1000))
+        print(json.dumps([same, child_rss - parent.rss() > 32 * 2**20, ran, read]))
         """
     )
     if not hasattr(os, "fork"):
@@ -486,7 +496,7 @@ def test_a_forked_child_reads_its_own_rss() -> None:
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
     )
-    assert out.stdout.strip() == "[false, true]"
+    assert out.stdout.strip() == "[true, true, true, true]"
 
 
 def _writable_memory_cgroup() -> tuple[int, Path] | None:
