@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import threading
 import types
 import uuid
 from collections.abc import Iterator
@@ -300,6 +301,29 @@ def test_a_cgroup_that_stops_being_readable_falls_back_then_is_found_again(trees
     assert len(probe.memory()) == 1  # not searched again before the TTL
     now[0] += LIMITS_TTL_S
     assert len(probe.memory()) == 2
+
+
+def test_threads_reading_while_limits_refresh_all_see_whole_readings(trees: Any) -> None:
+    tree = trees(1, "/a/b")
+    tree.cgroup("a", **v1_files(4 * GiB, GiB))
+    tree.cgroup("a/b", **v1_files(2 * GiB, GiB))
+    ticks = iter(range(10**9))
+    probe = tree.probe(clock=lambda: next(ticks) * LIMITS_TTL_S / 3)  # a refresh every 3rd
+    start = threading.Barrier(8)
+    seen: list[list[int]] = []
+
+    def reader() -> None:
+        start.wait(timeout=10)
+        limits = [[r.limit for r in probe.memory()] for _ in range(200)]
+        seen.extend(limits)
+
+    threads = [threading.Thread(target=reader) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert len(seen) == 1600
+    assert [limits for limits in seen if limits != [16 * GiB, 2 * GiB, 4 * GiB]] == []
 
 
 def test_host_and_rss_come_from_proc_without_psutil(trees: Any) -> None:

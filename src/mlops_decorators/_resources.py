@@ -382,7 +382,6 @@ class SystemProbe:
             now = self._clock()
             if now < self._refresh_at:
                 return  # another thread just did it
-            self._refresh_at = now + LIMITS_TTL_S
             if not self._searched:
                 self._searched = True
                 try:
@@ -391,6 +390,8 @@ class SystemProbe:
                     self.problem = str(exc)
             if self._cgroup is not None:
                 self._limited = self._limits(self._cgroup)
+            # Last: until now, other threads wait on the lock instead of reading old limits.
+            self._refresh_at = now + LIMITS_TTL_S
 
     def _limits(self, cgroup: Cgroup) -> tuple[_Limited, ...]:
         source = CGROUP_V1 if cgroup.version == 1 else CGROUP_V2
