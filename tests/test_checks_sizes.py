@@ -1,5 +1,5 @@
-"""Sizes in bytes and percentages: what `byte_size` and `percent` accept, and the house error
-shape ("<param> must be ..., got <type> <value!r>") for what they refuse."""
+"""Sizes in bytes: what `byte_size` accepts, the house error shape (``"<param> must be ...,
+got <type> <value!r>"``) for what it refuses, and how `format_bytes` writes sizes."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mlops_decorators._checks import byte_size, percent
+from mlops_decorators._checks import byte_size
 from mlops_decorators._values import format_bytes
 
 UNITS = {
@@ -78,27 +78,6 @@ def test_byte_size_refuses_other_types_with_a_type_error(value: Any) -> None:
 def test_byte_size_of_a_whole_number_of_units(n: int, unit: str) -> None:
     for text in (f"{n}{unit}", f"{n} {unit.lower()}", f" {n}  {unit.upper()} "):
         assert byte_size("size", text) == n * UNITS[unit]
-
-
-@pytest.mark.parametrize(("value", "expected"), [(90, 90.0), (100, 100.0), (0.5, 0.5)])
-def test_percent_accepts_numbers_in_range(value: float, expected: float) -> None:
-    assert percent("max_percent", value) == expected
-
-
-@pytest.mark.parametrize("value", [0, -5, 100.01, float("nan"), float("inf")])
-def test_percent_refuses_out_of_range(value: float) -> None:
-    with pytest.raises(ValueError, match=r"^max_percent must be a percentage") as info:
-        percent("max_percent", value)
-    assert str(info.value) == f"max_percent must be a percentage in (0, 100], got {value!r}"
-
-
-@pytest.mark.parametrize("value", ["90", True, None])
-def test_percent_refuses_other_types(value: Any) -> None:
-    with pytest.raises(TypeError) as info:
-        percent("max_percent", value)
-    assert str(info.value) == (
-        f"max_percent must be a percentage in (0, 100], got {type(value).__name__} {value!r}"
-    )
 
 
 @pytest.mark.parametrize(

@@ -477,8 +477,6 @@ def optional_callable(name: str, value: Callable[..., Any] | None) -> Callable[.
     return value
 
 
-# Sizes in bytes and percentages (memory_guard). Self-contained on purpose: no new imports.
-
 _BYTE_UNITS: dict[str, int] = {
     "": 1,
     "b": 1,
@@ -486,33 +484,36 @@ _BYTE_UNITS: dict[str, int] = {
     # Binary units, including Kubernetes' spelling ("512Mi").
     **{f"{p}i{s}": 1024**i for i, p in enumerate("kmgtp", 1) for s in ("", "b")},
 }
-_SIZE_ALLOWED = "a size in bytes >= 0: an int or a string such as '512MiB', '2GB' or '1.5 GiB'"
+_SIZE = "a size in bytes >= 0: an int or a string such as '512MiB', '2GB' or '1.5 GiB'"
 
 
-def byte_size(name: str, value: int | str) -> int:
-    """Return `value` (an int of bytes, or a size string) as a number of bytes.
+def byte_size(name: str, value: object) -> int:
+    """Return a size (an int of bytes, or a string with a unit) as a number of bytes.
 
-    Strings are a number and a unit: decimal ``kB``/``MB``/``GB``/``TB`` (powers of 1000), binary
-    ``KiB``/``MiB``/``GiB``/``TiB`` (powers of 1024, also Kubernetes' ``Ki``/``Mi``/``Gi``),
-    ``B`` or nothing for bytes; case and spaces do not matter. A fractional result is rounded.
+    Strings are a number and a unit: decimal ``kB``/``MB``/``GB``/``TB`` (powers of 1000),
+    binary ``KiB``/``MiB``/``GiB``/``TiB`` (powers of 1024, also Kubernetes' ``Ki``/``Mi``/
+    ``Gi``), ``B`` or nothing for bytes; case and spaces do not matter. A fractional number of
+    bytes is rounded.
 
     Raises:
-        TypeError: `value` is neither an int nor a str (a bool is not a size).
-        ValueError: `value` is negative or a string that is not a size.
+        TypeError: `value` is neither an integer (numpy's included) nor a str.
+        ValueError: `value` is negative, or a string that is not a size.
 
     Example:
         >>> byte_size("max_rss", "1.5 GiB"), byte_size("max_rss", "2GB"), byte_size("x", 512)
         (1610612736, 2000000000, 512)
+        >>> byte_size("max_rss", "2 parsecs")
+        Traceback (most recent call last):
+        ValueError: max_rss must be a size in bytes >= 0: an int or a string such as '512MiB', \
+'2GB' or '1.5 GiB', got '2 parsecs'
     """
-    if isinstance(value, bool) or not isinstance(value, (int, str)):
-        index = getattr(type(value), "__index__", None)  # numpy integers
-        if isinstance(value, bool) or index is None:
-            raise TypeError(f"{name} must be {_SIZE_ALLOWED}, got {type(value).__name__} {value!r}")
-        value = int(index(value))
-    if isinstance(value, int):
-        if value < 0:
-            raise ValueError(f"{name} must be {_SIZE_ALLOWED}, got {value!r}")
-        return value
+    if not isinstance(value, str):
+        result = _as_int(value)
+        if result is None:
+            raise wrong_type(name, _SIZE, value)
+        if result < 0:
+            raise wrong_value(name, _SIZE, value)
+        return result
     text = value.strip()
     digits = len(text) - len(text.lstrip("0123456789."))
     factor = _BYTE_UNITS.get(text[digits:].strip().lower())
@@ -521,25 +522,5 @@ def byte_size(name: str, value: int | str) -> int:
     except ValueError:
         factor = None
     if factor is None:
-        raise ValueError(f"{name} must be {_SIZE_ALLOWED}, got {value!r}")
+        raise wrong_value(name, _SIZE, value)
     return round(number * factor)
-
-
-def percent(name: str, value: float) -> float:
-    """Return `value` as a float if it is a percentage in (0, 100].
-
-    Raises:
-        TypeError: `value` is not a number.
-        ValueError: `value` is not above 0 and at most 100.
-
-    Example:
-        >>> percent("max_percent", 90)
-        90.0
-    """
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(
-            f"{name} must be a percentage in (0, 100], got {type(value).__name__} {value!r}"
-        )
-    if not 0 < value <= 100:  # also refuses NaN
-        raise ValueError(f"{name} must be a percentage in (0, 100], got {value!r}")
-    return float(value)

@@ -77,7 +77,7 @@ PEAK_INTERVAL_S = 0.01
 #: Seconds between two WARNINGs of one guarded function.
 WARN_EVERY_S = 60.0
 
-_ACTIONS = ("raise", "wait", "warn")
+_ACTIONS: tuple[Literal["raise", "wait", "warn"], ...] = ("raise", "wait", "warn")
 _LABELS = {"host": "host memory"}
 # NVML missing while gpu_min_free is set: said once per process, not once per call.
 _gpu_unchecked = RateLimit(math.inf)
@@ -187,17 +187,15 @@ class _Guard:
         probe: MemoryProbe | None,
     ) -> None:
         self.name = qualified_name(fn)
-        self.max_percent = _checks.percent("max_percent", max_percent)
+        self.max_percent = _checks.number("max_percent", max_percent, gt=0, le=100)
         self.max_fraction = self.max_percent / 100.0
-        self.min_available = _optional_size("min_available", min_available)
-        self.max_rss = _optional_size("max_rss", max_rss)
-        self.gpu_min_free = _optional_size("gpu_min_free", gpu_min_free)
-        self.action = _action(action)
+        self.min_available = _checks.optional(_checks.byte_size, "min_available", min_available)
+        self.max_rss = _checks.optional(_checks.byte_size, "max_rss", max_rss)
+        self.gpu_min_free = _checks.optional(_checks.byte_size, "gpu_min_free", gpu_min_free)
+        self.action = _checks.one_of("action", action, _ACTIONS)
         self.collect_garbage = _checks.flag("collect_garbage", collect_garbage)
-        self.wait_timeout_s = _checks.seconds("wait_timeout", wait_timeout) or 0.0
-        self.poll_interval_s = (
-            _checks.seconds("poll_interval", poll_interval, allow_zero=False) or 0.0
-        )
+        self.wait_timeout_s = _checks.seconds("wait_timeout", wait_timeout)
+        self.poll_interval_s = _checks.seconds("poll_interval", poll_interval, allow_zero=False)
         self.track_peak = _checks.flag("track_peak", track_peak)
         self.probe = _probe(probe, self.gpu_min_free is not None)
         self.estimate_of, self.fixed_estimate = _estimator(estimate, fn)
@@ -766,25 +764,11 @@ def memory_guard_stats(fn: Callable[..., Any]) -> MemoryGuardStats:
 # -- option checks ---------------------------------------------------------------------------
 
 
-def _optional_size(name: str, value: Size | None) -> int | None:
-    return None if value is None else _checks.byte_size(name, value)
-
-
 def _bytes(name: str, value: Any) -> int:
     """An estimate's result as bytes: an int, a finite float >= 0 (rounded up) or a size."""
     if isinstance(value, float) and math.isfinite(value) and value >= 0:
         return math.ceil(value)
     return _checks.byte_size(name, value)
-
-
-def _action(value: str) -> str:
-    if not isinstance(value, str):
-        raise TypeError(
-            f"action must be one of 'raise', 'wait', 'warn', got {type(value).__name__} {value!r}"
-        )
-    if value not in _ACTIONS:
-        raise ValueError(f"action must be one of 'raise', 'wait', 'warn', got {value!r}")
-    return value
 
 
 def _probe(value: MemoryProbe | None, gpu: bool) -> MemoryProbe:
@@ -799,10 +783,8 @@ def _probe(value: MemoryProbe | None, gpu: bool) -> MemoryProbe:
                 )
         return system_probe()
     if not all(callable(getattr(value, method, None)) for method in ("memory", "rss", "gpu")):
-        raise TypeError(
-            "probe must have memory(), rss() and gpu() methods (a MemoryProbe) or be None, "
-            f"got {type(value).__name__} {value!r}"
-        )
+        what = "an object with memory(), rss() and gpu() methods (a MemoryProbe) or None"
+        raise _checks.wrong_type("probe", what, value)
     return value
 
 
@@ -815,10 +797,11 @@ def _estimator(
     if callable(value):
         return _by_name("estimate", value, fn), 0
     if not isinstance(value, (int, str)) or isinstance(value, bool):
-        raise TypeError(
-            "estimate must be a size in bytes (an int or a string such as '2GB'), a callable "
-            f"of the call's arguments returning one, or None, got {type(value).__name__} "
-            f"{value!r}"
+        raise _checks.wrong_type(
+            "estimate",
+            "a size in bytes (an int or a string such as '2GB'), a callable of the call's "
+            "arguments returning one, or None",
+            value,
         )
     return None, _checks.byte_size("estimate", value)
 
@@ -826,7 +809,7 @@ def _estimator(
 def _fallback(
     value: Callable[..., Any] | None, fn: Callable[..., Any], action: str
 ) -> Callable[[tuple[Any, ...], dict[str, Any]], Any] | None:
-    if _checks.optional_callable("fallback", value) is None or value is None:
+    if _checks.optional(_checks.is_callable, "fallback", value) is None or value is None:
         return None
     if action == "warn":
         raise ValueError(
