@@ -18,7 +18,7 @@ import math
 import os
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
@@ -795,7 +795,7 @@ def _estimator(
     if value is None:
         return None, 0
     if callable(value):
-        return _by_name("estimate", value, fn), 0
+        return CallSignature(fn).by_name(value, "estimate", qualified_name(fn)), 0
     if not isinstance(value, (int, str)) or isinstance(value, bool):
         raise _checks.wrong_type(
             "estimate",
@@ -821,43 +821,4 @@ def _fallback(
             f"fallback {qualified_name(value)} is async but {qualified_name(fn)} is not: "
             "a plain function cannot await it"
         )
-    return _by_name("fallback", value, fn)
-
-
-def _by_name(
-    option: str, target: Callable[..., Any], fn: Callable[..., Any]
-) -> Callable[[tuple[Any, ...], dict[str, Any]], Any]:
-    """Call `target` with a call's arguments by parameter name: the ones it declares (all of
-    them if it takes ``**kwargs``), the receiver included when it names it."""
-    signature = CallSignature(fn)
-    wanted: Mapping[str, inspect.Parameter] | None
-    try:
-        wanted = inspect.signature(target).parameters
-    except (TypeError, ValueError):  # no signature to read (some builtins): pass everything
-        wanted = None
-    if not signature.readable or wanted is None:
-        return lambda args, kwargs: target(*args, **kwargs)
-    names = set(signature.signature.parameters)
-    by_name = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
-    for parameter in wanted.values():
-        required = parameter.default is inspect.Parameter.empty
-        unknown = parameter.kind in by_name and parameter.name not in names
-        if required and (unknown or parameter.kind is inspect.Parameter.POSITIONAL_ONLY):
-            raise TypeError(
-                f"{option} {qualified_name(target)} needs parameter {parameter.name!r}, which "
-                f"{qualified_name(fn)}() does not pass by name; {option} is called with the "
-                f"call's arguments by parameter name (the ones it declares)"
-            )
-    takes_all = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in wanted.values())
-    chosen = None if takes_all else [n for n, p in wanted.items() if p.kind in by_name]
-    receiver = signature.receiver if chosen is None or signature.receiver in chosen else None
-
-    def call(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        arguments = signature.bind(args, kwargs)
-        if receiver is not None:
-            arguments[receiver] = args[0]
-        if chosen is not None:
-            arguments = {name: arguments[name] for name in chosen if name in arguments}
-        return target(**arguments)
-
-    return call
+    return CallSignature(fn).by_name(value, "fallback", qualified_name(fn))
