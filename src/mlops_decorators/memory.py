@@ -1,9 +1,9 @@
 """`memory_guard`: check memory before a memory-hungry call, and refuse, wait, warn or fall back
 instead of letting the call get the process OOM-killed.
 
-The line is drawn against the tighter of the host and the process's cgroup (the container
-limit that gets a pod killed), with the estimates of guarded calls still running in this
-process counted as used. Readings come from `SystemProbe` (see `_resources`) unless a
+The line is drawn against the host and every cgroup limit on the process's path (the
+container limit that gets a pod killed), with the estimates of guarded calls still running in
+this process counted as used. Readings come from `SystemProbe` (see `_resources`) unless a
 ``probe=`` is given.
 
 Test seams: the waits read `clock`, `sleep` and `async_sleep` from this module at call time.
@@ -269,7 +269,7 @@ class _Guard:
     def _gpu_refusal(self, estimate: int) -> _Refusal | None:
         gpus = self.probe.gpu()
         if gpus is None:
-            if _gpu_unchecked.ready():
+            if self.logger.isEnabledFor(logging.WARNING) and _gpu_unchecked.ready():
                 problem = getattr(self.probe, "gpu_problem", None) or "NVML is not usable"
                 self.logger.warning(
                     "memory_guard cannot check GPU memory (gpu_min_free) for %s: %s",
@@ -294,7 +294,7 @@ class _Guard:
             refusal = self.admit(estimate, exact=True)
         if refusal is not None and self.action == "warn":
             self.warned.increment()
-            if self.warnings.ready() and self.logger.isEnabledFor(logging.WARNING):
+            if self.logger.isEnabledFor(logging.WARNING) and self.warnings.ready():
                 self.logger.warning(
                     "memory_guard let %s() run over the line: %s",
                     self.name,
@@ -329,9 +329,6 @@ class _Guard:
             estimate=refusal.estimate,
             waited_s=refusal.waited_s,
         )
-
-    def release(self, estimate: int) -> None:
-        _reservations.release(estimate)
 
     # -- messages and state ---------------------------------------------------------------
 
@@ -399,8 +396,8 @@ class _Guard:
         if (
             self.max_rss is not None
             and window.peak > self.max_rss
-            and self.warnings.ready()
             and self.logger.isEnabledFor(logging.WARNING)
+            and self.warnings.ready()
         ):
             self.logger.warning(
                 "%s() took RSS to %s during the call, above max_rss %s (it rose by %s)",
@@ -568,7 +565,7 @@ def _sync_factory(guard: _Guard) -> Callable[[Callable[..., Any]], Callable[...,
                 return _run_sync(guard, fn, args, kwargs)
             finally:
                 if estimate:
-                    guard.release(estimate)
+                    _reservations.release(estimate)
 
         return wrapper
 
@@ -603,7 +600,7 @@ def _async_factory(
                     guard.record_peak(_sampler.stop(window))
             finally:
                 if estimate:
-                    guard.release(estimate)
+                    _reservations.release(estimate)
 
         return wrapper
 
