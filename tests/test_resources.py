@@ -229,6 +229,25 @@ def test_unlimited_cgroups_leave_the_host_reading_only(trees: Any, version: int)
     assert probe.cgroup is not None
 
 
+def test_a_memory_stat_without_inactive_file_subtracts_nothing(trees: Any) -> None:
+    tree = trees(2, "/a")
+    tree.cgroup("a", memory_max=str(4 * GiB), memory_high="max", memory_current=str(GiB))
+    (tree.mount / "a" / "memory.stat").write_text("anon 1\nfile 2\n")
+    assert tree.probe().memory(exact=True)[1].available == 3 * GiB
+
+
+def test_malformed_and_unrelated_mount_lines_are_skipped(trees: Any) -> None:
+    tree = trees(2, "/a")
+    tree.cgroup("a", **v2_files(GiB, 0))
+    mounts = (tree.proc / "self/mountinfo").read_text()
+    tree.write_proc(
+        "self/mountinfo",
+        "garbage without a separator\n"
+        "50 1 0:40 /elsewhere /mnt/other rw - cgroup2 cgroup2 rw\n" + mounts,
+    )
+    assert find_cgroup(str(tree.proc)).directories[0] == str(tree.mount / "a")
+
+
 def test_usage_above_the_limit_reads_as_nothing_available(trees: Any) -> None:
     tree = trees(2, "/a")
     tree.cgroup("a", **v2_files("max", 3 * GiB, high=str(2 * GiB)))
