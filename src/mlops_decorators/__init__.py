@@ -38,7 +38,15 @@ if TYPE_CHECKING:
         cache_result,
     )
     from .call_logging import DEFAULT_REDACT, log_calls
-    from .exceptions import MlopsDecoratorsError, RetryExhaustedError
+    from .exceptions import MemoryGuardError, MlopsDecoratorsError, RetryExhaustedError
+    from .memory import (
+        GpuReading,
+        MemoryGuardStats,
+        MemoryProbe,
+        MemoryReading,
+        memory_guard,
+        memory_guard_stats,
+    )
     from .retrying import (
         Attempt,
         RetryBudget,
@@ -76,8 +84,15 @@ _EXPORTS: dict[str, str] = {
     "cache_result": "caching",
     "DEFAULT_REDACT": "call_logging",
     "log_calls": "call_logging",
+    "MemoryGuardError": "exceptions",
     "MlopsDecoratorsError": "exceptions",
     "RetryExhaustedError": "exceptions",
+    "GpuReading": "memory",
+    "MemoryGuardStats": "memory",
+    "MemoryProbe": "memory",
+    "MemoryReading": "memory",
+    "memory_guard": "memory",
+    "memory_guard_stats": "memory",
     "Attempt": "retrying",
     "RetryBudget": "retrying",
     "RetryContext": "retrying",
@@ -103,7 +118,12 @@ __all__ = [
     "Attempt",
     "CacheBackend",
     "CacheInfo",
+    "GpuReading",
     "MemoryBackend",
+    "MemoryGuardError",
+    "MemoryGuardStats",
+    "MemoryProbe",
+    "MemoryReading",
     "MlopsDecoratorsError",
     "RedisBackend",
     "RetryBudget",
@@ -121,6 +141,8 @@ __all__ = [
     "cache_result",
     "get_timer_stats",
     "log_calls",
+    "memory_guard",
+    "memory_guard_stats",
     "reset_retry_settings",
     "reset_timer_stats",
     "retry",
