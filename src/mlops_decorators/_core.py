@@ -231,3 +231,41 @@ def qualified_name(fn: Callable[..., Any]) -> str:
         fn = fn.func
     name = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None)
     return name if isinstance(name, str) else type(fn).__qualname__
+
+
+def accessor(fn: Callable[..., object], name: str, decorator: str) -> Any:
+    """The accessor ``name`` that ``@decorator`` attached to `fn` or to a function it wraps,
+    for the typed module-level accessors (``timer_stats(fn)``, ``cache_info(fn)``, ...).
+
+    The search follows ``__wrapped__`` (`inspect.unwrap`), so the accessor is found under
+    any stack, including third-party `functools.wraps` decorators, on bound methods and on
+    ``staticmethod``/``classmethod`` objects. Only an accessor defined in this package counts:
+    `functools.lru_cache` also attaches a ``cache_info``.
+
+    Args:
+        fn: The decorated function, as the caller holds it.
+        name: The attribute ``@decorator`` attaches, also the public accessor's name.
+        decorator: The decorator's name, for the error message.
+
+    Returns:
+        The attached accessor (the caller annotates what calling it returns).
+
+    Raises:
+        TypeError: Neither `fn` nor anything along its ``__wrapped__`` chain carries
+            ``@decorator``'s accessor.
+
+    Example:
+        >>> def plain() -> None: ...
+        >>> accessor(plain, "timer_stats", "timer")
+        Traceback (most recent call last):
+        TypeError: timer_stats() needs a function decorated with @timer; got <function plain ...>
+    """
+
+    def attached(obj: Any) -> bool:
+        module = getattr(getattr(obj, name, None), "__module__", None)
+        return isinstance(module, str) and module.startswith(f"{__package__}.")
+
+    found = inspect.unwrap(fn, stop=attached)
+    if not attached(found):
+        raise TypeError(f"{name}() needs a function decorated with @{decorator}; got {fn!r}")
+    return getattr(found, name)
