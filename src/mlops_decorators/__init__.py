@@ -35,7 +35,7 @@ if TYPE_CHECKING:
         cache_result,
     )
     from .call_logging import DEFAULT_REDACT, log_calls
-    from .exceptions import MlopsDecoratorsError, RetryExhaustedError
+    from .exceptions import InputValidationError, MlopsDecoratorsError, RetryExhaustedError
     from .retrying import (
         Attempt,
         RetryBudget,
@@ -49,6 +49,7 @@ if TYPE_CHECKING:
         set_retry_waits,
     )
     from .timing import Timer, TimerStats, get_timer_stats, reset_timer_stats, timer, timer_report
+    from .validation import Array, ValidationStats, validate_input, validate_input_stats
 
 # Public name -> the submodule that defines it. Module names never equal a public name, so
 # importing a submodule can never shadow a decorator on the package (see tests/test_package.py).
@@ -61,6 +62,7 @@ _EXPORTS: dict[str, str] = {
     "cache_result": "caching",
     "DEFAULT_REDACT": "call_logging",
     "log_calls": "call_logging",
+    "InputValidationError": "exceptions",
     "MlopsDecoratorsError": "exceptions",
     "RetryExhaustedError": "exceptions",
     "Attempt": "retrying",
@@ -79,13 +81,19 @@ _EXPORTS: dict[str, str] = {
     "reset_timer_stats": "timing",
     "timer": "timing",
     "timer_report": "timing",
+    "Array": "validation",
+    "ValidationStats": "validation",
+    "validate_input": "validation",
+    "validate_input_stats": "validation",
 }
 
 __all__ = [
     "DEFAULT_REDACT",
+    "Array",
     "Attempt",
     "CacheBackend",
     "CacheInfo",
+    "InputValidationError",
     "MemoryBackend",
     "MlopsDecoratorsError",
     "RedisBackend",
@@ -97,6 +105,7 @@ __all__ = [
     "SQLiteBackend",
     "Timer",
     "TimerStats",
+    "ValidationStats",
     "__version__",
     "cache_result",
     "get_timer_stats",
@@ -109,6 +118,8 @@ __all__ = [
     "set_retry_waits",
     "timer",
     "timer_report",
+    "validate_input",
+    "validate_input_stats",
 ]
 
 

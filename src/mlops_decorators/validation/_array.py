@@ -1,0 +1,510 @@
+"""`Array`: what an array or tensor argument must look like, checked without copying it.
+
+An `Array` is pydantic metadata: inside ``Annotated[np.ndarray, Array(...)]`` (or given to
+`validate_input` as an override) it becomes one plain validator that checks, in order, the
+array's type, its dtype and shape (both reported at once), then its values. Values are checked
+by the array's own library (`_xp`), one vectorised pass per check asked for.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+import sys
+import typing
+from collections.abc import Callable
+from types import EllipsisType
+from typing import Any, NoReturn
+
+from .. import _checks
+from ._xp import KINDS, dtype_name, kind_of, namespace, unravel
+
+__all__ = ["Array"]
+
+#: Key of the per-call dimension bindings in pydantic's validation context.
+DIMS = "mlops_decorators.array_dims"
+#: Error types raised by `Array` checks (their message needs no "got" appended).
+ERROR_TYPES = frozenset({"array_type", "array_spec", "array_values"})
+
+_NAMED = frozenset(
+    {
+        "bool",
+        *(f"{sign}int{bits}" for sign in ("", "u") for bits in (8, 16, 32, 64)),
+        "float16",
+        "bfloat16",
+        "float32",
+        "float64",
+        "complex64",
+        "complex128",
+    }
+)
+_BUILTINS: dict[Any, str] = {bool: "bool", int: "int64", float: "float64", complex: "complex128"}
+_CAST_KIND = {
+    "bool": "bool",
+    "integer": "int64",
+    "signed integer": "int64",
+    "unsigned integer": "uint64",
+    "floating": "float64",
+    "complex": "complex128",
+    "numeric": "float64",
+}
+# option -> (what a failing value is, the reduction that finds the extreme value, the test).
+_BOUNDS: dict[str, tuple[str, str, Callable[[Any, Any], Any]]] = {
+    "ge": ("<", "min", operator.lt),
+    "gt": ("<=", "min", operator.le),
+    "le": (">", "max", operator.gt),
+    "lt": (">=", "max", operator.ge),
+}
+_OPPOSITE = {"ge": ">=", "gt": ">", "le": "<=", "lt": "<"}
+
+
+class Array:
+    """What an array or tensor must look like: shape, dtype and value rules.
+
+    Use it inside an annotation, ``X: Annotated[np.ndarray, Array(shape=(None, 4))]``, or as a
+    `validate_input` override, ``@validate_input(X=Array(shape=(None, 4)))``. It checks numpy
+    arrays, torch tensors and any array-API array (jax, cupy) in their own library: nothing is
+    copied to the host. NaN and infinite values are rejected by default (one pass over a
+    floating array); every other value check runs only when asked for.
+
+    Args:
+        shape: One entry per dimension: an int (that exact size), None (any size), a name
+            (a size that must be the same wherever the name appears in one call, across all
+            arguments and the return value) or ``...`` once (any number of dimensions there).
+        dtype: A dtype name (``"float32"``), a numpy dtype or type, a torch dtype, a Python
+            type (``float`` is ``float64``), a kind (``"bool"``, ``"integer"``,
+            ``"signed integer"``, ``"unsigned integer"``, ``"floating"``, ``"complex"``,
+            ``"numeric"``), or a tuple of these. A mismatch is an error, never a cast, unless
+            ``coerce=True``.
+        ndim: The number of dimensions.
+        ge: Every value must be >= this.
+        gt: Every value must be > this.
+        le: Every value must be <= this.
+        lt: Every value must be < this.
+        allow_nan: Accept NaN values (floating and complex arrays).
+        allow_inf: Accept infinite values.
+        mean: ``(low, high)``: the mean must lie in this closed interval.
+        std: ``(low, high)``: the population standard deviation must lie in it.
+        coerce: Convert instead of rejecting: values that are not arrays (lists) become
+            arrays of the annotated array type's library (numpy by default), and arrays of
+            another dtype are converted to the first dtype named (for a kind: its widest
+            common dtype, e.g. ``float64`` for ``"floating"``). The converted array is what the
+            function receives.
+
+    Raises:
+        TypeError: An option has the wrong type.
+        ValueError: An option is out of range or contradicts another one (``ge`` with
+            ``gt``, a shape with more dimensions than ``ndim``, an unknown dtype).
+
+    Example:
+        >>> from typing import Annotated
+        >>> import numpy as np
+        >>> from mlops_decorators import validate_input
+        >>> @validate_input
+        ... def fit(
+        ...     X: Annotated[np.ndarray, Array(shape=("n", 4), dtype="floating")],
+        ...     y: Annotated[np.ndarray, Array(shape=("n",), ge=0)],
+        ... ) -> int:
+        ...     return len(X)
+        >>> fit(np.zeros((3, 4)), np.ones(3))
+        3
+        >>> try:
+        ...     fit(np.zeros((3, 4)), np.ones(2))
+        ... except ValueError as exc:
+        ...     print(exc)
+        fit(): argument 'y': shape (2,) does not match ('n'=3,)
+    """
+
+    __slots__ = (
+        "_bounds",
+        "_cast_to",
+        "_dtype_kinds",
+        "_dtype_names",
+        "_dtype_text",
+        "_head",
+        "_names",
+        "_tail",
+        "_values",
+        "allow_inf",
+        "allow_nan",
+        "coerce",
+        "dtype",
+        "ge",
+        "gt",
+        "le",
+        "lt",
+        "mean",
+        "ndim",
+        "shape",
+        "std",
+    )
+
+    def __init__(
+        self,
+        shape: tuple[int | str | EllipsisType | None, ...] | None = None,
+        dtype: Any = None,
+        ndim: int | None = None,
+        ge: float | None = None,
+        gt: float | None = None,
+        le: float | None = None,
+        lt: float | None = None,
+        allow_nan: bool = False,
+        allow_inf: bool = False,
+        mean: tuple[float, float] | None = None,
+        std: tuple[float, float] | None = None,
+        coerce: bool = False,
+    ) -> None:
+        self.shape = shape
+        self.dtype = dtype
+        self.ndim = ndim
+        self.ge, self.gt, self.le, self.lt = ge, gt, le, lt
+        self.allow_nan = _checks.flag("allow_nan", allow_nan)
+        self.allow_inf = _checks.flag("allow_inf", allow_inf)
+        self.coerce = _checks.flag("coerce", coerce)
+        self.mean = _interval("mean", mean)
+        self.std = _interval("std", std)
+        self._head, self._tail = _parse_shape(shape, ndim)
+        self._names = any(isinstance(d, str) for d in (*(self._head or ()), *(self._tail or ())))
+        self._dtype_names, self._dtype_kinds, self._dtype_text, self._cast_to = _parse_dtype(dtype)
+        if (ge is not None and gt is not None) or (le is not None and lt is not None):
+            raise ValueError(f"give ge or gt, and le or lt, not both; got {self!r}")
+        self._bounds = [
+            (option, bound, *_BOUNDS[option])
+            for option, bound in (("ge", ge), ("gt", gt), ("le", le), ("lt", lt))
+            if _bound(option, bound) is not None
+        ]
+        self._values = bool(
+            self._bounds or mean is not None or std is not None or not (allow_nan and allow_inf)
+        )
+
+    def __repr__(self) -> str:
+        options = ", ".join(
+            f"{name}={getattr(self, name)!r}"
+            for name, default in _DEFAULTS.items()
+            if getattr(self, name) != default
+        )
+        return f"Array({options})"
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: Any) -> Any:
+        """The pydantic schema of ``Annotated[source, self]``: one plain validator."""
+        from pydantic_core import core_schema
+
+        return core_schema.with_info_plain_validator_function(_Check(self, source))
+
+    def _validate(self, value: Any, dims: dict[str, int] | None) -> Any:
+        """`value` (converted, with ``coerce=True``) if it fits, binding named dimensions
+        in `dims`; else a pydantic error describing every structural problem at once."""
+        shape = tuple(value.shape)
+        name = dtype_name(value.dtype)
+        problems = []
+        if self._dtype_text and not self._accepts(name):
+            if self.coerce:
+                value = namespace(value).astype(value, self._cast_to)
+                name = self._cast_to
+            else:
+                problems.append(f"dtype {name} is not {self._dtype_text}")
+        bindings: dict[str, int] = {}
+        if self.ndim is not None and len(shape) != self.ndim and self._head is None:
+            problems.append(f"ndim {len(shape)} is not {self.ndim}")
+        elif self._head is not None and not self._match(shape, dims or {}, bindings):
+            expected = self._render(dims or {}, bindings)
+            problems.append(f"shape {shape} does not match {expected}")
+        if problems:
+            fail("array_spec", "; ".join(problems), self._expected(dims or {}, bindings))
+        if bindings and dims is not None:
+            dims.update(bindings)
+        if self._values:
+            failed = self._check_values(value, name, shape)
+            if failed is not None:
+                fail("array_values", *failed)
+        return value
+
+    def _accepts(self, name: str) -> bool:
+        return name in self._dtype_names or kind_of(name) in self._dtype_kinds
+
+    def _match(self, shape: tuple[int, ...], dims: dict[str, int], new: dict[str, int]) -> bool:
+        """Whether `shape` fits; sizes of names seen for the first time go into `new`."""
+        head, tail, n = self._head or (), self._tail or (), len(shape)
+        if n < len(head) + len(tail) or (self._tail is None and n != len(head)):
+            return False
+        if self.ndim is not None and n != self.ndim:
+            return False
+        sizes = (*shape[: len(head)], *shape[n - len(tail) :])
+        fits = True
+        for want, size in zip((*head, *tail), sizes, strict=True):
+            if want is None or want == size:
+                continue
+            if isinstance(want, str):
+                known = dims.get(want, new.get(want))
+                if known is None:
+                    new[want] = size
+                if known is None or known == size:
+                    continue
+            fits = False  # keep going: later names still bind, for the message
+        return fits
+
+    def _render(self, dims: dict[str, int], new: dict[str, int]) -> str:
+        """The shape as written, with the sizes its names are bound to: ``('n'=32, 4)``."""
+        parts = []
+        for want in (
+            *(self._head or ()),
+            *((...,) if self._tail is not None else ()),
+            *(self._tail or ()),
+        ):
+            if isinstance(want, str):
+                size = dims.get(want, new.get(want))
+                parts.append(repr(want) if size is None else f"{want!r}={size}")
+            else:
+                parts.append("..." if want is ... else repr(want))
+        return f"({parts[0]},)" if len(parts) == 1 else f"({', '.join(parts)})"
+
+    def _expected(self, dims: dict[str, int], new: dict[str, int]) -> str:
+        parts = []
+        if self._dtype_text:
+            parts.append(f"dtype {self._dtype_text}")
+        if self._head is not None:
+            parts.append(f"shape {self._render(dims, new)}")
+        elif self.ndim is not None:
+            parts.append(f"ndim {self.ndim}")
+        return ", ".join(parts) or "an array"
+
+    def _check_values(
+        self, value: Any, name: str, shape: tuple[int, ...]
+    ) -> tuple[str, str] | None:
+        """(message, expected) of the first value check that fails, or None."""
+        ns = namespace(value)
+        xp = ns.xp
+        floating = kind_of(name) in ("floating", "complex")
+        if floating and not self.allow_nan and not self.allow_inf:
+            if not bool(xp.all(xp.isfinite(value))):
+                found = [
+                    _where(ns, test(value), shape, what)
+                    for test, what in ((xp.isnan, "NaN value"), (xp.isinf, "infinite value"))
+                ]
+                return ", ".join(f for f in found if f), "finite values"
+        elif floating and not (self.allow_nan and self.allow_inf):
+            test, what = (xp.isinf, "infinite value") if self.allow_nan else (xp.isnan, "NaN value")
+            mask = test(value)
+            if bool(xp.any(mask)):
+                return _where(ns, mask, shape, what), f"no {what}s"
+        size = math.prod(shape)
+        nan_free = not floating or not self.allow_nan  # the min/max of NaN values is NaN
+        for option, bound, symbol, reduce, bad in self._bounds:
+            if size and (not nan_free or bool(bad(getattr(xp, reduce)(value), bound))):
+                mask = bad(value, bound)
+                count, first = ns.count(mask)
+                if count:
+                    index = unravel(first, shape)
+                    number = float(value[tuple(index)])
+                    values = _plural(count, "value")
+                    message = f"{values} {symbol} {bound:g} (first at {index}: {number:.6g})"
+                    return message, f"values {_OPPOSITE[option]} {bound:g}"
+        for label, interval in (("mean", self.mean), ("std", self.std)):
+            if interval is None:
+                continue
+            low, high = interval
+            expected = f"{label} in [{low:g}, {high:g}]"
+            if not size:
+                return f"the {label} of an empty array is undefined", expected
+            real = value if floating else ns.astype(value, "float64")
+            statistic = float(xp.mean(real) if label == "mean" else ns.std(real))
+            if not low <= statistic <= high:
+                return f"{label} {statistic:.6g} is outside [{low:g}, {high:g}]", expected
+        return None
+
+
+class _Check:
+    """The validator pydantic calls for one ``Annotated[source, Array(...)]``."""
+
+    __slots__ = ("array_type", "convert", "spec")
+
+    def __init__(self, spec: Array, source: Any) -> None:
+        self.spec = spec
+        origin = typing.get_origin(source) or source  # npt.NDArray[np.float32] -> ndarray
+        self.array_type = origin if isinstance(origin, type) and origin is not object else None
+        self.convert = _converter(spec, self.array_type) if spec.coerce else None
+
+    def __repr__(self) -> str:  # pydantic shows it in union error locations
+        return repr(self.spec)
+
+    def __call__(self, value: Any, info: Any) -> Any:
+        spec = self.spec
+        dims = None
+        if spec._names:
+            context = info.context
+            dims = context.get(DIMS) if isinstance(context, dict) else None
+            if dims is None:  # validated outside validate_input: names agree within one array
+                dims = {}
+        if getattr(value, "shape", None) is None or getattr(value, "dtype", None) is None:
+            if self.convert is None:
+                fail(
+                    "array_type",
+                    f"expected an array with a shape and a dtype, got {type(value).__name__}",
+                    "an array",
+                )
+            try:
+                value = self.convert(value)
+            except Exception as exc:  # never show the library's message: it quotes the data
+                fail(
+                    "array_type",
+                    f"{type(value).__name__} could not be converted to an array "
+                    f"({type(exc).__name__})",
+                    "an array",
+                )
+        if self.array_type is not None and not isinstance(value, self.array_type):
+            fail(
+                "array_type",
+                f"expected {self.array_type.__name__}, got {type(value).__name__}",
+                self.array_type.__name__,
+            )
+        return spec._validate(value, dims)
+
+
+def uses_names(validator: object) -> bool:
+    """Whether `validator` checks an `Array` whose shape names a dimension (so a call needs
+    a context in which names are bound across its arguments)."""
+    return isinstance(validator, _Check) and validator.spec._names
+
+
+def fail(kind: str, message: str, expected: str) -> NoReturn:
+    """Raise the pydantic error of a failed array check."""
+    from pydantic_core import PydanticCustomError
+
+    raise PydanticCustomError(kind, "{message}", {"message": message, "expected": expected})
+
+
+def _converter(spec: Array, array_type: type | None) -> Callable[[Any], Any]:
+    """``asarray`` of the annotated array type's library (numpy when there is none)."""
+    library: Any = sys.modules.get(array_type.__module__.partition(".")[0]) if array_type else None
+    if getattr(library, "asarray", None) is None:
+        try:
+            import numpy as library
+        except ImportError:  # pragma: no cover -- the test environment has numpy
+            raise TypeError(
+                f"{spec!r} with coerce=True needs numpy to convert lists; install numpy or "
+                "annotate the parameter with your array library's type"
+            ) from None
+    asarray = library.asarray
+    dtype = getattr(library, spec._cast_to) if spec._cast_to else None
+
+    def convert(value: Any) -> Any:
+        return asarray(value, dtype=dtype)
+
+    return convert
+
+
+def _where(ns: Any, mask: Any, shape: tuple[int, ...], what: str) -> str:
+    count, first = ns.count(mask)
+    return f"{_plural(count, what)} (first at {unravel(first, shape)})" if count else ""
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def _bound(name: str, value: float | None) -> float | None:
+    if value is None:
+        return None
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        raise TypeError(f"{name} must be a number or None, got {type(value).__name__} {value!r}")
+    if value != value:
+        raise ValueError(f"{name} must be a number, not NaN")
+    return value
+
+
+def _interval(name: str, value: tuple[float, float] | None) -> tuple[float, float] | None:
+    if value is None:
+        return None
+    if not isinstance(value, (tuple, list)) or len(value) != 2:
+        raise TypeError(f"{name} must be a (low, high) pair or None, got {value!r}")
+    low, high = (_bound(name, v) for v in value)
+    if low is None or high is None or low > high:
+        raise ValueError(f"{name} must be a (low, high) pair with low <= high, got {value!r}")
+    return (low, high)
+
+
+_Dims = tuple[int | str | None, ...]
+
+
+def _parse_shape(shape: Any, ndim: Any) -> tuple[_Dims | None, _Dims | None]:
+    """(dimensions before ``...``, dimensions after it or None without one)."""
+    if ndim is not None:
+        if not isinstance(ndim, int) or isinstance(ndim, bool):
+            raise TypeError(f"ndim must be an int >= 0 or None, got {type(ndim).__name__} {ndim!r}")
+        if ndim < 0:
+            raise ValueError(f"ndim must be an int >= 0 or None, got {ndim!r}")
+    if shape is None:
+        return None, None
+    allowed = "a tuple of ints >= 0, None, names (str) and at most one ..."
+    if not isinstance(shape, (tuple, list)):
+        raise TypeError(f"shape must be {allowed}, got {type(shape).__name__} {shape!r}")
+    for dim in shape:
+        if isinstance(dim, bool) or not (dim is None or dim is ... or isinstance(dim, (int, str))):
+            raise TypeError(f"shape must be {allowed}, got {dim!r} in {shape!r}")
+        if (isinstance(dim, int) and dim < 0) or dim == "":
+            raise ValueError(f"shape must be {allowed}, got {dim!r} in {shape!r}")
+    if sum(dim is ... for dim in shape) > 1:
+        raise ValueError(f"shape must be {allowed}, got {shape!r}")
+    if ... in shape:
+        cut = list(shape).index(...)
+        head, tail = tuple(shape[:cut]), tuple(shape[cut + 1 :])
+    else:
+        head, tail = tuple(shape), None
+    fixed = len(head) + len(tail or ())
+    if ndim is not None and (ndim != fixed if tail is None else ndim < fixed):
+        raise ValueError(f"shape {tuple(shape)!r} and ndim={ndim} contradict each other")
+    return head, tail
+
+
+def _parse_dtype(dtype: Any) -> tuple[frozenset[str], frozenset[str], str, str]:
+    """(accepted names, accepted kinds, text for messages, dtype to convert to)."""
+    if dtype is None:
+        return frozenset(), frozenset(), "", ""
+    items = dtype if isinstance(dtype, tuple) else (dtype,)
+    if not items:
+        raise ValueError("dtype must name at least one dtype or kind, got ()")
+    names: list[str] = []
+    kinds: list[str] = []
+    for item in items:
+        if isinstance(item, str) and item in KINDS:
+            kinds.append(item)
+        else:
+            names.append(_dtype_name(item))
+    cast = names[0] if names else _CAST_KIND[kinds[0]]
+    text = " or ".join([*names, *kinds])
+    accepted_kinds = frozenset().union(*(KINDS[kind] for kind in kinds))
+    return frozenset(names), accepted_kinds, text, cast
+
+
+def _dtype_name(item: Any) -> str:
+    if isinstance(item, str) and item in _NAMED:
+        return item
+    if item in _BUILTINS:
+        return _BUILTINS[item]
+    if (getattr(type(item), "__module__", "") or "").partition(".")[0] == "torch":
+        return str(item).rpartition(".")[2]  # torch.float32 -> "float32"
+    allowed = "a dtype name, a numpy or torch dtype, a Python type or a kind such as 'floating'"
+    try:
+        import numpy
+
+        return str(numpy.dtype(item).name)
+    except ImportError:  # pragma: no cover -- the test environment has numpy
+        raise ValueError(f"dtype must be {allowed} (numpy is needed for {item!r})") from None
+    except TypeError:
+        raise ValueError(f"dtype must be {allowed}, got {item!r}") from None
+
+
+_DEFAULTS: dict[str, Any] = {
+    "shape": None,
+    "dtype": None,
+    "ndim": None,
+    "ge": None,
+    "gt": None,
+    "le": None,
+    "lt": None,
+    "allow_nan": False,
+    "allow_inf": False,
+    "mean": None,
+    "std": None,
+    "coerce": False,
+}
