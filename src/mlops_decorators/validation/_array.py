@@ -121,9 +121,12 @@ class Array:
         "_dtype_kinds",
         "_dtype_names",
         "_dtype_text",
-        "_head",
-        "_names",
-        "_tail",
+        "_fixed",
+        "_layout",
+        "_min_ndim",
+        "_named",
+        "_ndim",
+        "_shaped",
         "_values",
         "allow_inf",
         "allow_nan",
@@ -163,8 +166,16 @@ class Array:
         self.coerce = _checks.flag("coerce", coerce)
         self.mean = _interval("mean", mean)
         self.std = _interval("std", std)
-        self._head, self._tail = _parse_shape(shape, ndim)
-        self._names = any(isinstance(d, str) for d in (*(self._head or ()), *(self._tail or ())))
+        self._layout = _parse_shape(shape, ndim)
+        # Each constrained dimension by its index; dimensions after `...` by negative index.
+        cut = self._layout.index(...) if ... in self._layout else len(self._layout)
+        tail = len(self._layout) - cut - 1
+        placed = [(i if i < cut else i - cut - 1 - tail, d) for i, d in enumerate(self._layout)]
+        self._fixed = tuple((i, d) for i, d in placed if isinstance(d, int))
+        self._named = tuple((i, d) for i, d in placed if isinstance(d, str))
+        self._min_ndim = len(self._layout) - (cut < len(self._layout))
+        self._ndim = ndim if ndim is not None or ... in self._layout else self._min_ndim
+        self._shaped = shape is not None or ndim is not None
         self._dtype_names, self._dtype_kinds, self._dtype_text, self._cast_to = _parse_dtype(dtype)
         if (ge is not None and gt is not None) or (le is not None and lt is not None):
             raise ValueError(f"give ge or gt, and le or lt, not both; got {self!r}")
@@ -191,66 +202,65 @@ class Array:
 
         return core_schema.with_info_plain_validator_function(_Check(self, source))
 
-    def _validate(self, value: Any, dims: dict[str, int] | None) -> Any:
+    def _validate(self, value: Any, shape: Any, dtype: Any, dims: dict[str, int] | None) -> Any:
         """`value` (converted, with ``coerce=True``) if it fits, binding named dimensions
         in `dims`; else a pydantic error describing every structural problem at once."""
-        shape = tuple(value.shape)
-        name = dtype_name(value.dtype)
-        problems = []
-        if self._dtype_text and not self._accepts(name):
-            if self.coerce:
-                value = namespace(value).astype(value, self._cast_to)
-                name = self._cast_to
-            else:
-                problems.append(f"dtype {name} is not {self._dtype_text}")
-        bindings: dict[str, int] = {}
-        if self.ndim is not None and len(shape) != self.ndim and self._head is None:
-            problems.append(f"ndim {len(shape)} is not {self.ndim}")
-        elif self._head is not None and not self._match(shape, dims or {}, bindings):
-            expected = self._render(dims or {}, bindings)
-            problems.append(f"shape {shape} does not match {expected}")
-        if problems:
-            fail("array_spec", "; ".join(problems), self._expected(dims or {}, bindings))
-        if bindings and dims is not None:
-            dims.update(bindings)
+        name = dtype_name(dtype)
+        dtype_ok = (
+            not self._dtype_text or name in self._dtype_names or kind_of(name) in self._dtype_kinds
+        )
+        if not dtype_ok and self.coerce:
+            value = namespace(value).astype(value, self._cast_to)
+            name, dtype_ok = self._cast_to, True
+        new: dict[str, int] = {}
+        if not (dtype_ok and (not self._shaped or self._fits(shape, dims, new))):
+            self._reject(name, dtype_ok, tuple(shape), dims or {}, new)
+        if new and dims is not None:
+            dims.update(new)
         if self._values:
-            failed = self._check_values(value, name, shape)
+            failed = self._check_values(value, name, tuple(shape))
             if failed is not None:
                 fail("array_values", *failed)
         return value
 
-    def _accepts(self, name: str) -> bool:
-        return name in self._dtype_names or kind_of(name) in self._dtype_kinds
-
-    def _match(self, shape: tuple[int, ...], dims: dict[str, int], new: dict[str, int]) -> bool:
+    def _fits(self, shape: Any, dims: dict[str, int] | None, new: dict[str, int]) -> bool:
         """Whether `shape` fits; sizes of names seen for the first time go into `new`."""
-        head, tail, n = self._head or (), self._tail or (), len(shape)
-        if n < len(head) + len(tail) or (self._tail is None and n != len(head)):
+        ndim = len(shape)
+        if ndim < self._min_ndim or (self._ndim is not None and ndim != self._ndim):
             return False
-        if self.ndim is not None and n != self.ndim:
-            return False
-        sizes = (*shape[: len(head)], *shape[n - len(tail) :])
         fits = True
-        for want, size in zip((*head, *tail), sizes, strict=True):
-            if want is None or want == size:
-                continue
-            if isinstance(want, str):
-                known = dims.get(want, new.get(want))
-                if known is None:
-                    new[want] = size
-                if known is None or known == size:
-                    continue
-            fits = False  # keep going: later names still bind, for the message
+        for index, name in self._named:  # all of them: their sizes show in the message
+            size = shape[index]
+            known = new.get(name) if dims is None else dims.get(name, new.get(name))
+            if known is None:
+                new[name] = size
+            elif known != size:
+                fits = False
+        for index, size in self._fixed:
+            if shape[index] != size:
+                return False
         return fits
+
+    def _reject(
+        self,
+        name: str,
+        dtype_ok: bool,
+        shape: tuple[int, ...],
+        dims: dict[str, int],
+        new: dict[str, int],
+    ) -> NoReturn:
+        problems = [] if dtype_ok else [f"dtype {name} is not {self._dtype_text}"]
+        if self._shaped and not self._fits(shape, dims, {}):
+            if self.shape is None:
+                problems.append(f"ndim {len(shape)} is not {self.ndim}")
+            else:
+                problems.append(f"shape {shape} does not match {self._render(dims, new)}")
+        fail("array_spec", "; ".join(problems), self._expected(dims, new))
 
     def _render(self, dims: dict[str, int], new: dict[str, int]) -> str:
         """The shape as written, with the sizes its names are bound to: ``('n'=32, 4)``."""
         parts = []
-        for want in (
-            *(self._head or ()),
-            *((...,) if self._tail is not None else ()),
-            *(self._tail or ()),
-        ):
+        for want in self._layout:
             if isinstance(want, str):
                 size = dims.get(want, new.get(want))
                 parts.append(repr(want) if size is None else f"{want!r}={size}")
@@ -262,7 +272,7 @@ class Array:
         parts = []
         if self._dtype_text:
             parts.append(f"dtype {self._dtype_text}")
-        if self._head is not None:
+        if self.shape is not None:
             parts.append(f"shape {self._render(dims, new)}")
         elif self.ndim is not None:
             parts.append(f"ndim {self.ndim}")
@@ -321,7 +331,9 @@ class _Check:
     def __init__(self, spec: Array, source: Any) -> None:
         self.spec = spec
         origin = typing.get_origin(source) or source  # npt.NDArray[np.float32] -> ndarray
-        self.array_type = origin if isinstance(origin, type) and origin is not object else None
+        # typing.Any is a class from Python 3.11 on, but no array is an instance of it
+        known = isinstance(origin, type) and origin not in (object, Any)
+        self.array_type = origin if known else None
         self.convert = _converter(spec, self.array_type) if spec.coerce else None
 
     def __repr__(self) -> str:  # pydantic shows it in union error locations
@@ -330,12 +342,16 @@ class _Check:
     def __call__(self, value: Any, info: Any) -> Any:
         spec = self.spec
         dims = None
-        if spec._names:
+        if spec._named:
             context = info.context
             dims = context.get(DIMS) if isinstance(context, dict) else None
             if dims is None:  # validated outside validate_input: names agree within one array
                 dims = {}
-        if getattr(value, "shape", None) is None or getattr(value, "dtype", None) is None:
+        try:
+            shape, dtype = value.shape, value.dtype
+        except AttributeError:
+            shape = dtype = None
+        if shape is None or dtype is None:
             if self.convert is None:
                 fail(
                     "array_type",
@@ -351,19 +367,20 @@ class _Check:
                     f"({type(exc).__name__})",
                     "an array",
                 )
+            shape, dtype = value.shape, value.dtype
         if self.array_type is not None and not isinstance(value, self.array_type):
             fail(
                 "array_type",
                 f"expected {self.array_type.__name__}, got {type(value).__name__}",
                 self.array_type.__name__,
             )
-        return spec._validate(value, dims)
+        return spec._validate(value, shape, dtype, dims)
 
 
 def uses_names(validator: object) -> bool:
     """Whether `validator` checks an `Array` whose shape names a dimension (so a call needs
     a context in which names are bound across its arguments)."""
-    return isinstance(validator, _Check) and validator.spec._names
+    return isinstance(validator, _Check) and bool(validator.spec._named)
 
 
 def fail(kind: str, message: str, expected: str) -> NoReturn:
@@ -423,18 +440,15 @@ def _interval(name: str, value: tuple[float, float] | None) -> tuple[float, floa
     return (low, high)
 
 
-_Dims = tuple[int | str | None, ...]
-
-
-def _parse_shape(shape: Any, ndim: Any) -> tuple[_Dims | None, _Dims | None]:
-    """(dimensions before ``...``, dimensions after it or None without one)."""
+def _parse_shape(shape: Any, ndim: Any) -> tuple[int | str | EllipsisType | None, ...]:
+    """`shape` as a checked tuple (``()`` for None)."""
     if ndim is not None:
         if not isinstance(ndim, int) or isinstance(ndim, bool):
             raise TypeError(f"ndim must be an int >= 0 or None, got {type(ndim).__name__} {ndim!r}")
         if ndim < 0:
             raise ValueError(f"ndim must be an int >= 0 or None, got {ndim!r}")
     if shape is None:
-        return None, None
+        return ()
     allowed = "a tuple of ints >= 0, None, names (str) and at most one ..."
     if not isinstance(shape, (tuple, list)):
         raise TypeError(f"shape must be {allowed}, got {type(shape).__name__} {shape!r}")
@@ -445,15 +459,11 @@ def _parse_shape(shape: Any, ndim: Any) -> tuple[_Dims | None, _Dims | None]:
             raise ValueError(f"shape must be {allowed}, got {dim!r} in {shape!r}")
     if sum(dim is ... for dim in shape) > 1:
         raise ValueError(f"shape must be {allowed}, got {shape!r}")
-    if ... in shape:
-        cut = list(shape).index(...)
-        head, tail = tuple(shape[:cut]), tuple(shape[cut + 1 :])
-    else:
-        head, tail = tuple(shape), None
-    fixed = len(head) + len(tail or ())
-    if ndim is not None and (ndim != fixed if tail is None else ndim < fixed):
-        raise ValueError(f"shape {tuple(shape)!r} and ndim={ndim} contradict each other")
-    return head, tail
+    layout = tuple(shape)
+    fixed = len(layout) - (... in layout)
+    if ndim is not None and (ndim != fixed if ... not in layout else ndim < fixed):
+        raise ValueError(f"shape {layout!r} and ndim={ndim} contradict each other")
+    return layout
 
 
 def _parse_dtype(dtype: Any) -> tuple[frozenset[str], frozenset[str], str, str]:
