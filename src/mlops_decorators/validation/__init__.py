@@ -262,11 +262,21 @@ def _specs(specs: Mapping[str, Any] | None, overrides: dict[str, Any]) -> dict[s
 
 
 def _caller_namespace() -> dict[str, Any] | None:
-    """A copy of the local names where the decorator was applied (a function or class body),
-    for string annotations that name local classes; None at module level."""
-    frame = sys._getframe(1)
+    """The local names where the decorator was applied, for string annotations that name
+    local classes: a function body's, or a class body's together with the scopes enclosing
+    the class (inner names first, as Python looks them up); None at module level."""
+    frame: Any = sys._getframe(1)
     while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
-        frame = frame.f_back  # type: ignore[assignment]
-    if frame is None or frame.f_locals is frame.f_globals:
+        frame = frame.f_back
+    scopes = []
+    while frame is not None and frame.f_locals is not frame.f_globals:
+        scopes.append(frame.f_locals)
+        if "__module__" not in frame.f_locals or "__qualname__" not in frame.f_locals:
+            break  # a function body: what encloses it is visible only through its closure
+        frame = frame.f_back  # a class body: go on to the scope that runs the class statement
+    if not scopes:
         return None
-    return dict(frame.f_locals)
+    namespace: dict[str, Any] = {}
+    for scope in reversed(scopes):
+        namespace.update(scope)
+    return namespace

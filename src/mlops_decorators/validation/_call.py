@@ -64,6 +64,7 @@ class CallValidator:
     __slots__ = (
         "_call",
         "_named",
+        "_order",
         "_positional",
         "_var_args",
         "_var_kwargs",
@@ -121,6 +122,7 @@ class CallValidator:
                     schema = _with_default(schema, p.default)
                 arguments.append(core_schema.arguments_parameter(name, schema, mode=_MODES[p.kind]))
         kinds = {name: p.kind for name, p in call.signature.parameters.items()}
+        self._order = {name: i for i, name in enumerate(kinds)}
         self._named = frozenset(name for name, kind in kinds.items() if kind in _MODES)
         self._positional = tuple(  # in order: pydantic reports positional arguments by index
             name
@@ -232,7 +234,9 @@ class CallValidator:
                 self._call.bind(args, kwargs)
             except TypeError as exc:
                 return TypeError(f"{self.name}(): {exc}")
-        return self._report([self._detail(p["loc"], p) for p in problems])
+        details = [self._detail(p["loc"], p) for p in problems]
+        details.sort(key=lambda detail: self._order.get(detail["parameter"], 0))  # stable
+        return self._report(details)
 
     def reject_result(self, error: ValidationError) -> InputValidationError:
         """The exception to raise for a result that failed ``validate_return``."""
