@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from . import _checks
 from ._core import decorate, is_decoratable, module_name, qualified_name, unwrap_method
+from ._events import CALL_ARGS, DURATION_S, RESULT, call_fields
 from ._values import DEFAULT_REDACT, Summarizer, format_duration, normalise_redact
 
 if TYPE_CHECKING:
@@ -72,9 +73,9 @@ class _CallLog:
         return self.values.arguments(named)
 
     def started(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> int:
-        extra: dict[str, Any] = {"function": self.name}
+        extra = call_fields(self.name)
         if self.log_args:
-            call_args = extra["call_args"] = self.arguments(args, kwargs)
+            call_args = extra[CALL_ARGS] = self.arguments(args, kwargs)
             text = ", ".join(f"{name}={value}" for name, value in call_args.items())
             self.logger.log(self.level, "calling %s(%s)", self.name, text, extra=extra)
         else:
@@ -83,9 +84,9 @@ class _CallLog:
 
     def returned(self, start: int, result: Any) -> None:
         seconds = (perf_counter_ns() - start) / 1e9
-        extra: dict[str, Any] = {"function": self.name, "duration_s": seconds}
+        extra = call_fields(self.name, duration_s=seconds)
         if self.log_result:
-            summary = extra["result"] = self.values.value(result)
+            summary = extra[RESULT] = self.values.value(result)
             self.logger.log(
                 self.level,
                 "%s returned %s in %s",
@@ -112,12 +113,12 @@ class _CallLog:
         level = logging.ERROR if failed else self.level
         if not self.logger.isEnabledFor(level):
             return
-        extra: dict[str, Any] = {"function": self.name, "exception": type(error).__name__}
+        extra = call_fields(self.name, error=error)
         if self.log_args:
-            extra["call_args"] = self.arguments(args, kwargs)
+            extra[CALL_ARGS] = self.arguments(args, kwargs)
         after = ""
         if start is not None:
-            extra["duration_s"] = seconds = (perf_counter_ns() - start) / 1e9
+            extra[DURATION_S] = seconds = (perf_counter_ns() - start) / 1e9
             after = f" after {format_duration(seconds)}"
         self.logger.log(
             level,

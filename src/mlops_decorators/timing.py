@@ -18,7 +18,8 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from . import _checks
-from ._core import decorate, is_decoratable, module_name, qualified_name
+from ._core import accessor, decorate, is_decoratable, module_name, qualified_name
+from ._events import call_fields
 from ._stats import DurationSummary, DurationWindow
 from ._values import format_duration
 
@@ -31,7 +32,15 @@ if TYPE_CHECKING:
 
 R = TypeVar("R")
 
-__all__ = ["Timer", "TimerStats", "get_timer_stats", "reset_timer_stats", "timer", "timer_report"]
+__all__ = [
+    "Timer",
+    "TimerStats",
+    "get_timer_stats",
+    "reset_timer_stats",
+    "timer",
+    "timer_report",
+    "timer_stats",
+]
 
 _CONTEXT_NAME = "timer"
 
@@ -171,13 +180,12 @@ class _Recorder:
             self._log(elapsed_ns / 1e9, error)
 
     def _log(self, seconds: float, error: BaseException | None) -> None:
-        extra: dict[str, Any] = {"function": self.name, "duration_s": seconds}
+        extra = call_fields(self.name, duration_s=seconds, error=error)
         if error is None:
             self.logger.log(
                 self.level, "%s took %s", self.name, format_duration(seconds), extra=extra
             )
         else:
-            extra["exception"] = type(error).__name__
             self.logger.log(
                 self.level,
                 "%s took %s (raised %s)",
@@ -388,3 +396,32 @@ def timer(
     if is_decoratable(name):
         return Timer(None, logger, level, threshold)(name)  # type: ignore[arg-type]
     return Timer(name, logger, level, threshold)  # type: ignore[arg-type]
+
+
+def timer_stats(fn: Callable[..., object]) -> TimerStats:
+    """Statistics of a function decorated with `timer`: the typed form of ``fn.timer_stats()``.
+
+    Found along ``__wrapped__``, so it works under any stack of decorators (``functools.wraps``
+    ones included), on methods, ``staticmethod`` and ``classmethod`` objects.
+
+    Args:
+        fn: A function decorated with `timer`, possibly under other decorators.
+
+    Returns:
+        An immutable `TimerStats` snapshot of the timer's name.
+
+    Raises:
+        TypeError: `fn` is not decorated with `timer`.
+
+    Example:
+        >>> @timer("score batch")
+        ... def score(rows: list[float]) -> float:
+        ...     return sum(rows)
+        >>> score([0.5, 0.25])
+        0.75
+        >>> stats = timer_stats(score)
+        >>> stats.name, stats.count
+        ('score batch', 1)
+    """
+    snapshot: Callable[[], TimerStats] = accessor(fn, "timer_stats", "timer")
+    return snapshot()

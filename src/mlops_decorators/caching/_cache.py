@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 
 from .._core import qualified_name, unwrap_method
+from .._events import RateLimit, call_fields
 from .._stats import Counter
 from ._keys import KeyMaker, stable_digest
 from ._memory import MemoryBackend, MemoryStore
@@ -275,7 +276,7 @@ class _Cache:
         # Flights finished so far: a new leader re-reads the cache only when one finished
         # since its own miss (saves a backend round trip on every other miss).
         self._landed = 0
-        self._next_warning = float("-inf")
+        self._backend_warning = RateLimit(WARN_EVERY_S, clock=_monotonic)
         self.backend: Any = backend if backend is not None else MemoryBackend()
         self._instances: dict[int, tuple[weakref.ref[Any], MemoryStore]] = {}
         self.store: MemoryStore | None = None
@@ -368,7 +369,7 @@ class _Cache:
                 key,
                 self.backend,
                 exc,
-                extra={"function": self.name, "cache_key": key},
+                extra=call_fields(self.name, cache_key=key),
             )
             self.delete(None, key)
             return _MISS
@@ -409,10 +410,8 @@ class _Cache:
 
     def _failed(self, operation: str, exc: Exception) -> None:
         self.backend_errors.increment()
-        now = _monotonic()
-        if now < self._next_warning:
+        if not self._backend_warning.ready():
             return
-        self._next_warning = now + WARN_EVERY_S
         logger.warning(
             "%s: cache backend %r failed to %s (%s: %s); the function runs uncached. Further "
             "failures are counted in cache_info().backend_errors and logged at most every %g s",
@@ -422,11 +421,7 @@ class _Cache:
             type(exc).__name__,
             exc,
             WARN_EVERY_S,
-            extra={
-                "function": self.name,
-                "operation": operation,
-                "exception": type(exc).__name__,
-            },
+            extra=call_fields(self.name, error=exc, operation=operation),
         )
 
     # -- calls ----------------------------------------------------------------------------

@@ -9,13 +9,14 @@ Python call, about a fifth of a hit's cost.
 
 from __future__ import annotations
 
+import inspect
 import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from .. import _checks
-from .._core import check_target, decorate, is_decoratable
-from ._cache import CacheBackend, _Cache
+from .._core import accessor, check_target, decorate, is_decoratable
+from ._cache import CacheBackend, CacheInfo, _Cache
 from ._memory import MemoryBackend
 
 if TYPE_CHECKING:
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
 
 R = TypeVar("R")
 
-__all__ = ["cache_result"]
+__all__ = ["cache_clear", "cache_info", "cache_invalidate", "cache_result"]
 
 
 def _check_backend(backend: Any) -> Any:
@@ -253,3 +254,91 @@ def _apply(fn: Any, **options: Any) -> Any:
         },
         allow_generators=False,
     )
+
+
+def cache_info(fn: Callable[..., object]) -> CacheInfo:
+    """Statistics of a function decorated with `cache_result`: the typed form of
+    ``fn.cache_info()``.
+
+    Found along ``__wrapped__``, so it works under any stack of decorators (``functools.wraps``
+    ones included), on methods, ``staticmethod`` and ``classmethod`` objects.
+
+    Args:
+        fn: A function decorated with `cache_result`, possibly under other decorators.
+
+    Returns:
+        An immutable `CacheInfo` snapshot.
+
+    Raises:
+        TypeError: `fn` is not decorated with `cache_result` (a `functools.lru_cache`
+            function has a ``cache_info`` of its own, but not this one).
+
+    Example:
+        >>> @cache_result(ttl=60)
+        ... def square(x: int) -> int:
+        ...     return x * x
+        >>> square(3), square(3)
+        (9, 9)
+        >>> info = cache_info(square)
+        >>> info.hits, info.misses
+        (1, 1)
+    """
+    snapshot: Callable[[], CacheInfo] = accessor(fn, "cache_info", "cache_result")
+    return snapshot()
+
+
+def cache_clear(fn: Callable[..., object]) -> None:
+    """Empty the cache of a function decorated with `cache_result` and reset its counters:
+    the typed form of ``fn.cache_clear()``.
+
+    With an external backend only this function's entries (its namespace) are removed.
+
+    Args:
+        fn: A function decorated with `cache_result`, possibly under other decorators.
+
+    Raises:
+        TypeError: `fn` is not decorated with `cache_result`.
+
+    Example:
+        >>> @cache_result
+        ... def double(x: int) -> int:
+        ...     return 2 * x
+        >>> double(2)
+        4
+        >>> cache_clear(double)
+        >>> cache_info(double).currsize
+        0
+    """
+    clear: Callable[[], None] = accessor(fn, "cache_clear", "cache_result")
+    clear()
+
+
+def cache_invalidate(fn: Callable[..., object], *args: Any, **kwargs: Any) -> bool:
+    """Drop the entry of one call of a function decorated with `cache_result`: the typed
+    form of ``fn.cache_invalidate(*args, **kwargs)``.
+
+    Args:
+        fn: A function decorated with `cache_result`, possibly under other decorators.
+        *args: The call's positional arguments. For a method taken from the class, the
+            instance comes first; a bound method (``model.predict``) supplies its own.
+        **kwargs: The call's keyword arguments.
+
+    Returns:
+        Whether an entry was there to drop.
+
+    Raises:
+        TypeError: `fn` is not decorated with `cache_result`, or an argument cannot be keyed.
+
+    Example:
+        >>> @cache_result
+        ... def greet(name: str, punctuation: str = "!") -> str:
+        ...     return f"hello {name}{punctuation}"
+        >>> greet("ada")
+        'hello ada!'
+        >>> cache_invalidate(greet, "ada"), cache_invalidate(greet, "ada")
+        (True, False)
+    """
+    invalidate: Callable[..., bool] = accessor(fn, "cache_invalidate", "cache_result")
+    if inspect.ismethod(fn):  # the call it names passed the instance (or class) first
+        args = (fn.__self__, *args)
+    return invalidate(*args, **kwargs)

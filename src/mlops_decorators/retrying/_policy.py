@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .. import _checks
+from .._events import EXCEPTION, call_fields
 from .._stats import Counter
 from .._values import DEFAULT_REDACT, Summarizer, format_duration
 from ..exceptions import RetryExhaustedError
@@ -643,11 +644,7 @@ class Run:
         log.warning(
             message,
             *args if wait is None else (*args, format_duration(wait)),
-            extra={
-                "function": policy.name,
-                "attempt": self.attempt,
-                "max_attempts": policy.max_attempts,
-                "exception": None if error is None else type(error).__name__,
-                **fields,
-            },
+            # ``exception`` is on every retry record: None when a result was retried.
+            extra=call_fields(policy.name, attempt=self.attempt, max_attempts=policy.max_attempts)
+            | {EXCEPTION: None if error is None else type(error).__name__, **fields},
         )
