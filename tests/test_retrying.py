@@ -976,7 +976,7 @@ async def test_methods_classmethods_staticmethods_and_async_methods(clock: FakeC
     assert isinstance(Client.build(), Client)
     assert Client.outer_build() == "Client"
     assert Client.static(Flaky(2, value="static")) == "static"
-    assert Client.get.retry_stats().function == "Client.get"  # type: ignore[attr-defined]
+    assert Client.get.retry_stats().name == "Client.get"  # type: ignore[attr-defined]
 
 
 def test_generator_functions_are_refused() -> None:
@@ -1016,7 +1016,7 @@ def test_stats_count_every_outcome(clock: FakeClock) -> None:
     with pytest.raises(ValueError, match="not retried"):
         fn()  # 1 attempt, not retried
     assert fn.retry_stats() == RetryStats(
-        function="test_stats_count_every_outcome.<locals>.fn",
+        name="test_stats_count_every_outcome.<locals>.fn",
         calls=4,
         attempts=6,
         retries=2,

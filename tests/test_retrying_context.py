@@ -64,7 +64,7 @@ def test_block_gives_up_with_the_last_exception(clock: FakeClock) -> None:
         assert info.value.__notes__[0].startswith("retry: load-weights gave up after 3 attempts")
     stats = context.retry_stats()
     assert (stats.calls, stats.attempts, stats.retries, stats.giveups) == (1, 3, 2, 1)
-    assert stats.function == "load-weights"
+    assert stats.name == "load-weights"
 
 
 def test_block_not_retried_exception_leaves_at_once(clock: FakeClock) -> None:

@@ -9,7 +9,6 @@ Every timing under one name feeds that name's statistics; read them with
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, overload
 from . import _checks
 from ._core import accessor, decorate, is_decoratable, module_name, qualified_name
 from ._events import call_fields
-from ._stats import DurationSummary, DurationWindow
+from ._stats import SUMMARY_FIELDS, CallStats, DurationSummary, default_registry
 from ._values import format_duration
 
 if TYPE_CHECKING:
@@ -81,21 +80,9 @@ _open_blocks: ContextVar[tuple[tuple[Timer, int], ...]] = ContextVar(
     "mlops_decorators_timer_blocks", default=()
 )
 
-_windows: dict[str, DurationWindow] = {}
-_windows_lock = threading.Lock()
 
-
-def _window(name: str) -> DurationWindow:
-    with _windows_lock:
-        window = _windows.get(name)
-        if window is None:
-            window = _windows[name] = DurationWindow()
-        return window
-
-
-def _stats_of(name: str, window: DurationWindow) -> TimerStats:
-    summary = window.summary()
-    return TimerStats(name=name, **{f: getattr(summary, f) for f in summary.__slots__})
+def _timer_stats(stats: CallStats) -> TimerStats:
+    return TimerStats(name=stats.name, **{f: getattr(stats, f) for f in SUMMARY_FIELDS})
 
 
 def get_timer_stats() -> dict[str, TimerStats]:
@@ -110,10 +97,7 @@ def get_timer_stats() -> dict[str, TimerStats]:
         >>> get_timer_stats()["doc example"].count >= 1
         True
     """
-    with _windows_lock:
-        items = sorted(_windows.items())
-    snapshots = (_stats_of(name, window) for name, window in items)
-    return {stats.name: stats for stats in snapshots if stats.count}
+    return {s.name: _timer_stats(s) for s in default_registry.snapshots() if s.count}
 
 
 def reset_timer_stats() -> None:
@@ -124,11 +108,7 @@ def reset_timer_stats() -> None:
         >>> get_timer_stats()
         {}
     """
-    # Windows are reset, not dropped: decorated functions keep recording into theirs.
-    with _windows_lock:
-        windows = list(_windows.values())
-    for window in windows:
-        window.reset()
+    default_registry.reset()
 
 
 def timer_report() -> str:
@@ -161,7 +141,7 @@ def timer_report() -> str:
 class _Recorder:
     """What one timer name does after each call: record, and log when asked to."""
 
-    __slots__ = ("_is_enabled", "_record", "_threshold_ns", "level", "logger", "name", "window")
+    __slots__ = ("_is_enabled", "_record", "_threshold_ns", "level", "logger", "name", "series")
 
     def __init__(
         self, name: str, logger: logging.Logger, level: int, threshold_s: float | None
@@ -169,15 +149,20 @@ class _Recorder:
         self.name = name
         self.logger = logger
         self.level = level
-        self.window = _window(name)
+        self.series = default_registry.series(name)
         self._threshold_ns = round((threshold_s or 0.0) * 1e9)
-        self._record = self.window.record
+        self._record = self.series.record
         self._is_enabled = logger.isEnabledFor
 
-    def done(self, elapsed_ns: int, error: BaseException | None) -> None:
+    def done(self, elapsed_ns: int, error: BaseException | None = None) -> None:
         self._record(elapsed_ns)
         if elapsed_ns >= self._threshold_ns and self._is_enabled(self.level):
             self._log(elapsed_ns / 1e9, error)
+
+    def failed(self, elapsed_ns: int, error: BaseException) -> None:
+        # Apart from `done` so that a call that returned tests nothing for errors.
+        self.series.failed(error)
+        self.done(elapsed_ns, error)
 
     def _log(self, seconds: float, error: BaseException | None) -> None:
         extra = call_fields(self.name, duration_s=seconds, error=error)
@@ -196,7 +181,7 @@ class _Recorder:
             )
 
     def stats(self) -> TimerStats:
-        return _stats_of(self.name, self.window)
+        return _timer_stats(self.series.snapshot())
 
 
 class Timer:
@@ -273,7 +258,7 @@ class Timer:
             ('done', 1)
         """
         recorder = self._recorder(self.name or qualified_name(fn), module_name(fn))
-        done = recorder.done
+        done, failed = recorder.done, recorder.failed
 
         def make_sync(func: Callable[..., Any]) -> Callable[..., Any]:
             def timed(*args: Any, **kwargs: Any) -> Any:
@@ -281,9 +266,9 @@ class Timer:
                 try:
                     result = func(*args, **kwargs)
                 except BaseException as exc:
-                    done(perf_counter_ns() - start, exc)
+                    failed(perf_counter_ns() - start, exc)
                     raise
-                done(perf_counter_ns() - start, None)
+                done(perf_counter_ns() - start)
                 return result
 
             return timed
@@ -294,9 +279,9 @@ class Timer:
                 try:
                     result = await func(*args, **kwargs)
                 except BaseException as exc:
-                    done(perf_counter_ns() - start, exc)
+                    failed(perf_counter_ns() - start, exc)
                     raise
-                done(perf_counter_ns() - start, None)
+                done(perf_counter_ns() - start)
                 return result
 
             return timed
@@ -324,7 +309,10 @@ class Timer:
         _open_blocks.set(blocks[:index] + blocks[index + 1 :])
         if self._context_recorder is None:
             self._context_recorder = self._recorder(self.name or _CONTEXT_NAME, __name__)
-        self._context_recorder.done(end - start, exc)
+        if exc is None:
+            self._context_recorder.done(end - start)
+        else:
+            self._context_recorder.failed(end - start, exc)
 
     def stats(self) -> TimerStats:
         """Statistics of this timer's name (for the context-manager form).
@@ -338,7 +326,7 @@ class Timer:
             >>> t.stats().count >= 1
             True
         """
-        return _stats_of(self.name or _CONTEXT_NAME, _window(self.name or _CONTEXT_NAME))
+        return _timer_stats(default_registry.series(self.name or _CONTEXT_NAME).snapshot())
 
 
 @overload

@@ -364,6 +364,7 @@ def test_introspection() -> None:
     info = f.cache_info()
     assert isinstance(info, CacheInfo)
     assert (info.hits, info.misses, info.currsize, info.maxsize) == (1, 2, 2, 1024)
+    assert info.name == "counted.<locals>.f"
     assert f.cache_result_stats() == info
     with pytest.raises(AttributeError):
         info.hits = 3  # type: ignore[misc]
@@ -373,7 +374,7 @@ def test_introspection() -> None:
     f(1)
     assert len(f.calls) == 3
     f.cache_clear()
-    assert f.cache_info() == CacheInfo(0, 0, 1024, 0, 0, 0, 0, 0)
+    assert f.cache_info() == CacheInfo("counted.<locals>.f", 0, 0, 1024, 0, 0, 0, 0, 0)
     f(2)
     assert len(f.calls) == 4
 
@@ -425,6 +426,7 @@ def test_one_cache_per_instance() -> None:
     assert (a.predict(1), a.predict(1), b.predict(1), b.predict(x=1)) == (2, 2, 3, 3)
     assert (a.calls, b.calls) == (1, 1)
     assert Model.predict.cache_info().currsize == 2
+    assert Model.predict.cache_info().name == "Model.predict"
     assert Model.predict.cache_invalidate(a, 1) is True
     a.predict(1)
     assert a.calls == 2

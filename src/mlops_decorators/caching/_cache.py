@@ -114,6 +114,7 @@ class CacheInfo:
     """Statistics of one cached function since decoration or the last ``cache_clear()``.
 
     Attributes:
+        name: Qualified name of the cached function.
         hits: Calls answered from the cache.
         misses: Calls that ran the function.
         maxsize: The entry limit (None: unbounded or an external backend).
@@ -133,10 +134,11 @@ class CacheInfo:
         >>> double(2), double(2)
         (4, 4)
         >>> info = double.cache_info()
-        >>> (info.hits, info.misses, info.currsize)
-        (1, 1, 1)
+        >>> (info.name, info.hits, info.misses, info.currsize)
+        ('double', 1, 1, 1)
     """
 
+    name: str
     hits: int
     misses: int
     maxsize: int | None
@@ -614,6 +616,7 @@ class _Cache:
     def info(self) -> CacheInfo:
         stores = self._stores() if self.memory else []
         return CacheInfo(
+            name=self.name,
             hits=self.hits.value,
             misses=self.misses.value,
             maxsize=self.maxsize if self.memory else None,

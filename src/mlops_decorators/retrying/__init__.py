@@ -200,7 +200,7 @@ class RetryContext:
             ...         if attempt.number == 1:
             ...             raise TimeoutError("slow")
             >>> stats = ctx.retry_stats()
-            >>> (stats.function, stats.attempts, stats.retries)
+            >>> (stats.name, stats.attempts, stats.retries)
             ('load', 2, 1)
         """
         return self._policy.stats.snapshot(self._policy.name)

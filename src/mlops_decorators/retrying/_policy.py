@@ -143,7 +143,7 @@ class RetryStats:
     """Counts for one decorated function since it was decorated (an immutable snapshot).
 
     Attributes:
-        function: Qualified name of the decorated function.
+        name: Qualified name of the decorated function (or the block's name).
         calls: Calls whose first attempt has finished (a call still in its first attempt is
             not counted yet, so every figure below is consistent with ``calls``).
         attempts: Attempts made, first ones included.
@@ -166,7 +166,7 @@ class RetryStats:
         (1, 1, 1, 0)
     """
 
-    function: str
+    name: str
     calls: int
     attempts: int
     retries: int
@@ -200,11 +200,11 @@ class Stats:
         self.slow_ok = self.giveups = self.budget_refusals = 0
         self.sleep_s = 0.0
 
-    def snapshot(self, function: str) -> RetryStats:
+    def snapshot(self, name: str) -> RetryStats:
         first_ok = self.first_try_ok.value
         with self.lock:
             return RetryStats(
-                function=function,
+                name=name,
                 calls=first_ok + self.slow_calls,
                 attempts=first_ok + self.slow_attempts,
                 retries=self.retries,
