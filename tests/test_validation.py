@@ -267,6 +267,16 @@ def test_eager_annotations() -> None:
         namespace["f"](0, 1)
 
 
+def test_a_model_that_is_not_fully_defined_fails_at_decoration() -> None:
+    class Node(BaseModel):
+        child: Later | None = None  # type: ignore[name-defined]  # noqa: F821
+
+    with pytest.raises(TypeError, match=r"cannot validate parameter 'node' of .*Later"):
+
+        @validate_input
+        def f(node: Node) -> None: ...
+
+
 # --- the return value --------------------------------------------------------------------
 
 

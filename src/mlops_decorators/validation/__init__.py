@@ -150,10 +150,9 @@ def validate_input(
             ``validate_return=True`` on a function without a return annotation.
 
     Example:
-        >>> from typing import Annotated
         >>> from pydantic import BaseModel, Field
         >>> class Config(BaseModel):
-        ...     lr: Annotated[float, Field(gt=0)]
+        ...     lr: float = Field(gt=0)
         >>> @validate_input
         ... def train(epochs: int, config: Config) -> float:
         ...     return epochs * config.lr

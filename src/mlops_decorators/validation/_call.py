@@ -182,9 +182,7 @@ class CallValidator:
         # field may not.
         fields = {f"p{i}": (hint, ...) for i, hint in enumerate(hints.values())}
         try:
-            schema: Any = create_model(  # type: ignore[call-overload]
-                "ValidateInputArguments", __config__=_CONFIG, **fields
-            ).__pydantic_core_schema__
+            schema = _model_schema(fields)
         except Exception:
             raise self._unsupported(hints) from None
         definitions = []
@@ -197,7 +195,7 @@ class CallValidator:
         """The error naming the first hint pydantic cannot build a schema for."""
         for name, hint in hints.items():
             try:
-                create_model("ValidateInputCheck", __config__=_CONFIG, p=(hint, ...))
+                _model_schema({"p": (hint, ...)})
             except Exception as exc:
                 where = "the return annotation" if name == RETURN else f"parameter {name!r}"
                 reason = str(exc).splitlines()[0]
@@ -279,6 +277,14 @@ def _detail(parameter: str, path: tuple[str | int, ...], problem: Any) -> InputE
     return InputErrorDetails(
         parameter=parameter, path=tuple(path), message=message, expected=expected, got=got
     )
+
+
+def _model_schema(fields: dict[str, Any]) -> Any:
+    """The core schema of a model with `fields`, complete or an exception saying why not
+    (such as a model among the types whose own annotations name something undefined)."""
+    model = create_model("ValidateInputArguments", __config__=_CONFIG, **fields)
+    model.model_rebuild(raise_errors=True)
+    return model.__pydantic_core_schema__
 
 
 def _with_default(schema: Any, default: Any) -> Any:
