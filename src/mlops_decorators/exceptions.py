@@ -104,8 +104,8 @@ class InputValidationError(MlopsDecoratorsError, ValueError):
         ...     expected="greater_than(gt=0)", got="-1.0")])
         >>> print(err)
         predict(): argument 'config.lr': Input should be greater than 0
-        >>> isinstance(err, ValueError), err.errors()[0]["parameter"]
-        (True, 'config')
+        >>> isinstance(err, ValueError), [detail["parameter"] for detail in err.errors()]
+        (True, ['config'])
     """
 
     def __init__(self, function: str, errors: Iterable[InputErrorDetails]) -> None:
