@@ -23,6 +23,7 @@ __all__ = ["Array"]
 
 #: Key of the per-call dimension bindings in pydantic's validation context.
 DIMS = "mlops_decorators.array_dims"
+_SEEN_LIMIT = 64  # dtypes remembered per spec: structured numpy dtypes are unbounded
 #: Error types raised by `Array` checks (their message needs no "got" appended).
 ERROR_TYPES = frozenset({"array_type", "array_spec", "array_values"})
 
@@ -121,6 +122,7 @@ class Array:
         "_dtype_kinds",
         "_dtype_names",
         "_dtype_text",
+        "_dtypes_seen",
         "_fixed",
         "_layout",
         "_min_ndim",
@@ -177,6 +179,7 @@ class Array:
         self._ndim = ndim if ndim is not None or ... in self._layout else self._min_ndim
         self._shaped = shape is not None or ndim is not None
         self._dtype_names, self._dtype_kinds, self._dtype_text, self._cast_to = _parse_dtype(dtype)
+        self._dtypes_seen: dict[Any, tuple[str, bool]] = {}
         if (ge is not None and gt is not None) or (le is not None and lt is not None):
             raise ValueError(f"give ge or gt, and le or lt, not both; got {self!r}")
         self._bounds = [
@@ -200,15 +203,16 @@ class Array:
         """The pydantic schema of ``Annotated[source, self]``: one plain validator."""
         from pydantic_core import core_schema
 
-        return core_schema.with_info_plain_validator_function(_Check(self, source))
+        check = _Check(self, source)
+        if self._named:  # the dimension bindings of the call come through pydantic's context
+            return core_schema.with_info_plain_validator_function(check.with_context)
+        return core_schema.no_info_plain_validator_function(check)
 
     def _validate(self, value: Any, shape: Any, dtype: Any, dims: dict[str, int] | None) -> Any:
         """`value` (converted, with ``coerce=True``) if it fits, binding named dimensions
         in `dims`; else a pydantic error describing every structural problem at once."""
-        name = dtype_name(dtype)
-        dtype_ok = (
-            not self._dtype_text or name in self._dtype_names or kind_of(name) in self._dtype_kinds
-        )
+        known = self._dtypes_seen.get(dtype)
+        name, dtype_ok = known if known is not None else self._learn(dtype)
         if not dtype_ok and self.coerce:
             value = namespace(value).astype(value, self._cast_to)
             name, dtype_ok = self._cast_to, True
@@ -222,6 +226,17 @@ class Array:
             if failed is not None:
                 fail("array_values", *failed)
         return value
+
+    def _learn(self, dtype: Any) -> tuple[str, bool]:
+        """`dtype`'s name and whether it is accepted, remembered for the next call."""
+        name = dtype_name(dtype)
+        verdict = (
+            name,
+            not self._dtype_text or name in self._dtype_names or kind_of(name) in self._dtype_kinds,
+        )
+        if len(self._dtypes_seen) < _SEEN_LIMIT:
+            self._dtypes_seen[dtype] = verdict
+        return verdict
 
     def _fits(self, shape: Any, dims: dict[str, int] | None, new: dict[str, int]) -> bool:
         """Whether `shape` fits; sizes of names seen for the first time go into `new`."""
@@ -339,14 +354,15 @@ class _Check:
     def __repr__(self) -> str:  # pydantic shows it in union error locations
         return repr(self.spec)
 
-    def __call__(self, value: Any, info: Any) -> Any:
+    def with_context(self, value: Any, info: Any) -> Any:
+        """The check of a spec with named dimensions: bound in the call's context."""
+        context = info.context
+        dims = context.get(DIMS) if isinstance(context, dict) else None
+        # Validated outside validate_input (a model on its own): names agree within one array.
+        return self(value, {} if dims is None else dims)
+
+    def __call__(self, value: Any, dims: dict[str, int] | None = None) -> Any:
         spec = self.spec
-        dims = None
-        if spec._named:
-            context = info.context
-            dims = context.get(DIMS) if isinstance(context, dict) else None
-            if dims is None:  # validated outside validate_input: names agree within one array
-                dims = {}
         try:
             shape, dtype = value.shape, value.dtype
         except AttributeError:
@@ -380,7 +396,8 @@ class _Check:
 def uses_names(validator: object) -> bool:
     """Whether `validator` checks an `Array` whose shape names a dimension (so a call needs
     a context in which names are bound across its arguments)."""
-    return isinstance(validator, _Check) and bool(validator.spec._named)
+    check = getattr(validator, "__self__", validator)  # a bound _Check.with_context
+    return isinstance(check, _Check) and bool(check.spec._named)
 
 
 def fail(kind: str, message: str, expected: str) -> NoReturn:
