@@ -248,10 +248,7 @@ def _specs(specs: Mapping[str, Any] | None, overrides: dict[str, Any]) -> dict[s
     if specs is None:
         return overrides
     if not isinstance(specs, Mapping) or not all(isinstance(name, str) for name in specs):
-        raise TypeError(
-            "specs must be a mapping from parameter name to spec, such as "
-            f"{{'strict': bool}}, got {type(specs).__name__} {specs!r}"
-        )
+        raise _checks.wrong_type("specs", "a mapping of parameter names to specs or None", specs)
     twice = sorted(set(specs) & set(overrides))
     if twice:
         raise TypeError(

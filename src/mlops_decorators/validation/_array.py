@@ -148,6 +148,7 @@ class Array:
         self,
         shape: tuple[int | str | EllipsisType | None, ...] | None = None,
         dtype: Any = None,
+        *,
         ndim: int | None = None,
         ge: float | None = None,
         gt: float | None = None,
@@ -161,7 +162,7 @@ class Array:
     ) -> None:
         self.shape = shape
         self.dtype = dtype
-        self.ndim = ndim
+        self.ndim = _checks.optional(_checks.integer, "ndim", ndim, ge=0)
         self.ge, self.gt, self.le, self.lt = ge, gt, le, lt
         self.allow_nan = _checks.flag("allow_nan", allow_nan)
         self.allow_inf = _checks.flag("allow_inf", allow_inf)
@@ -180,12 +181,16 @@ class Array:
         self._shaped = shape is not None or ndim is not None
         self._dtype_names, self._dtype_kinds, self._dtype_text, self._cast_to = _parse_dtype(dtype)
         self._dtypes_seen: dict[Any, tuple[str, bool]] = {}
+        bounds = {
+            option: _checks.optional(_checks.number, option, bound)
+            for option, bound in (("ge", ge), ("gt", gt), ("le", le), ("lt", lt))
+        }
         if (ge is not None and gt is not None) or (le is not None and lt is not None):
             raise ValueError(f"give ge or gt, and le or lt, not both; got {self!r}")
         self._bounds = [
             (option, bound, *_BOUNDS[option])
-            for option, bound in (("ge", ge), ("gt", gt), ("le", le), ("lt", lt))
-            if _bound(option, bound) is not None
+            for option, bound in bounds.items()
+            if bound is not None
         ]
         self._values = bool(
             self._bounds or mean is not None or std is not None or not (allow_nan and allow_inf)
@@ -436,47 +441,39 @@ def _plural(count: int, noun: str) -> str:
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
-def _bound(name: str, value: float | None) -> float | None:
+def _interval(name: str, value: object) -> tuple[float, float] | None:
+    """A ``(low, high)`` pair of finite numbers with low <= high, as floats, or None."""
     if value is None:
         return None
-    if not isinstance(value, (int, float)) or isinstance(value, bool):
-        raise TypeError(f"{name} must be a number or None, got {type(value).__name__} {value!r}")
-    if value != value:
-        raise ValueError(f"{name} must be a number, not NaN")
-    return value
-
-
-def _interval(name: str, value: tuple[float, float] | None) -> tuple[float, float] | None:
-    if value is None:
-        return None
+    what = "a (low, high) pair of finite numbers with low <= high"
     if not isinstance(value, (tuple, list)) or len(value) != 2:
-        raise TypeError(f"{name} must be a (low, high) pair or None, got {value!r}")
-    low, high = (_bound(name, v) for v in value)
-    if low is None or high is None or low > high:
-        raise ValueError(f"{name} must be a (low, high) pair with low <= high, got {value!r}")
-    return (low, high)
+        raise _checks.wrong_type(name, f"{what} or None", value)
+    try:
+        low, high = (_checks.number(name, bound) for bound in value)
+    except TypeError:
+        raise _checks.wrong_type(name, f"{what} or None", value) from None
+    except ValueError:
+        raise _checks.wrong_value(name, what, value) from None
+    if low > high:
+        raise _checks.wrong_value(name, what, value)
+    return low, high
 
 
-def _parse_shape(shape: Any, ndim: Any) -> tuple[int | str | EllipsisType | None, ...]:
+def _parse_shape(shape: object, ndim: int | None) -> tuple[int | str | EllipsisType | None, ...]:
     """`shape` as a checked tuple (``()`` for None)."""
-    if ndim is not None:
-        if not isinstance(ndim, int) or isinstance(ndim, bool):
-            raise TypeError(f"ndim must be an int >= 0 or None, got {type(ndim).__name__} {ndim!r}")
-        if ndim < 0:
-            raise ValueError(f"ndim must be an int >= 0 or None, got {ndim!r}")
     if shape is None:
         return ()
     allowed = "a tuple of ints >= 0, None, names (str) and at most one ..."
     if not isinstance(shape, (tuple, list)):
-        raise TypeError(f"shape must be {allowed}, got {type(shape).__name__} {shape!r}")
+        raise _checks.wrong_type("shape", f"{allowed}, or None", shape)
     for dim in shape:
         if isinstance(dim, bool) or not (dim is None or dim is ... or isinstance(dim, (int, str))):
-            raise TypeError(f"shape must be {allowed}, got {dim!r} in {shape!r}")
+            raise _checks.wrong_type("shape", allowed, shape)
         if (isinstance(dim, int) and dim < 0) or dim == "":
-            raise ValueError(f"shape must be {allowed}, got {dim!r} in {shape!r}")
-    if sum(dim is ... for dim in shape) > 1:
-        raise ValueError(f"shape must be {allowed}, got {shape!r}")
+            raise _checks.wrong_value("shape", allowed, shape)
     layout = tuple(shape)
+    if layout.count(...) > 1:
+        raise _checks.wrong_value("shape", allowed, shape)
     fixed = len(layout) - (... in layout)
     if ndim is not None and (ndim != fixed if ... not in layout else ndim < fixed):
         raise ValueError(f"shape {layout!r} and ndim={ndim} contradict each other")
@@ -489,7 +486,7 @@ def _parse_dtype(dtype: Any) -> tuple[frozenset[str], frozenset[str], str, str]:
         return frozenset(), frozenset(), "", ""
     items = dtype if isinstance(dtype, tuple) else (dtype,)
     if not items:
-        raise ValueError("dtype must name at least one dtype or kind, got ()")
+        raise _checks.wrong_value("dtype", "at least one dtype or kind", dtype)
     names: list[str] = []
     kinds: list[str] = []
     for item in items:
@@ -506,7 +503,7 @@ def _parse_dtype(dtype: Any) -> tuple[frozenset[str], frozenset[str], str, str]:
 def _dtype_name(item: Any) -> str:
     if isinstance(item, str) and item in _NAMED:
         return item
-    if item in _BUILTINS:
+    if isinstance(item, type) and item in _BUILTINS:
         return _BUILTINS[item]
     if (getattr(type(item), "__module__", "") or "").partition(".")[0] == "torch":
         return str(item).rpartition(".")[2]  # torch.float32 -> "float32"
@@ -516,9 +513,10 @@ def _dtype_name(item: Any) -> str:
 
         return str(numpy.dtype(item).name)
     except ImportError:  # pragma: no cover -- the test environment has numpy
-        raise ValueError(f"dtype must be {allowed} (numpy is needed for {item!r})") from None
-    except TypeError:
-        raise ValueError(f"dtype must be {allowed}, got {item!r}") from None
+        raise _checks.wrong_value("dtype", f"{allowed} (numpy reads this one)", item) from None
+    except TypeError:  # numpy's word for both: an unknown name, or no dtype at all
+        wrong = _checks.wrong_value if isinstance(item, str) else _checks.wrong_type
+        raise wrong("dtype", allowed, item) from None
 
 
 _DEFAULTS: dict[str, Any] = {
