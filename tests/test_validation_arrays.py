@@ -234,6 +234,13 @@ def test_nan_and_inf_are_rejected_by_default_with_count_and_first_position() -> 
     f(np.arange(3))  # integers can hold neither: no check
 
 
+def test_an_overflowing_sum_is_no_infinite_value() -> None:
+    big = np.array([3e38, 3e38, -np.inf, np.inf], dtype=np.float32)
+    assert passes(Array(), big[:2])  # their sum overflows, without numpy's warning
+    assert not passes(Array(), big[1:3])
+    assert passes(Array(allow_inf=True), big[2:])  # inf - inf is NaN, no warning either
+
+
 def test_allow_nan_and_allow_inf() -> None:
     nan, inf = np.array([np.nan, 0.0]), np.array([np.inf, 0.0])
     assert passes(Array(allow_nan=True), nan)

@@ -305,18 +305,24 @@ class Array:
         ns = namespace(value)
         xp = ns.xp
         floating = kind_of(name) in ("floating", "complex")
-        if floating and not self.allow_nan and not self.allow_inf:
-            if not bool(xp.all(xp.isfinite(value))):
-                found = [
-                    _where(ns, test(value), shape, what)
-                    for test, what in ((xp.isnan, "NaN value"), (xp.isinf, "infinite value"))
-                ]
-                return ", ".join(f for f in found if f), "finite values"
-        elif floating and not (self.allow_nan and self.allow_inf):
-            test, what = (xp.isinf, "infinite value") if self.allow_nan else (xp.isnan, "NaN value")
-            mask = test(value)
-            if bool(xp.any(mask)):
-                return _where(ns, mask, shape, what), f"no {what}s"
+        # A sum is NaN or infinite when a value is (or when it overflows): one pass with no
+        # temporary array; only then are the values looked at one by one.
+        if (
+            floating
+            and not (self.allow_nan and self.allow_inf)
+            and not bool(xp.isfinite(ns.total(value)))
+        ):
+            tests = [
+                (test, what)
+                for test, what, allowed in (
+                    (xp.isnan, "NaN value", self.allow_nan),
+                    (xp.isinf, "infinite value", self.allow_inf),
+                )
+                if not allowed
+            ]
+            found = ", ".join(filter(None, (_where(ns, t(value), shape, w) for t, w in tests)))
+            if found:
+                return found, "finite values" if len(tests) == 2 else f"no {tests[0][1]}s"
         size = math.prod(shape)
         nan_free = not floating or not self.allow_nan  # the min/max of NaN values is NaN
         for option, bound, symbol, reduce, bad in self._bounds:
