@@ -123,11 +123,12 @@ class Array:
         "_dtype_names",
         "_dtype_text",
         "_dtypes_seen",
-        "_fixed",
+        "_fixed_sizes",
         "_layout",
         "_min_ndim",
         "_named",
         "_ndim",
+        "_pick_fixed",
         "_shaped",
         "_values",
         "allow_inf",
@@ -174,7 +175,10 @@ class Array:
         cut = self._layout.index(...) if ... in self._layout else len(self._layout)
         tail = len(self._layout) - cut - 1
         placed = [(i if i < cut else i - cut - 1 - tail, d) for i, d in enumerate(self._layout)]
-        self._fixed = tuple((i, d) for i, d in placed if isinstance(d, int))
+        fixed = [(i, d) for i, d in placed if isinstance(d, int)]
+        # One C call picks the fixed dimensions: `itemgetter` returns a scalar for one index.
+        self._pick_fixed = operator.itemgetter(*(i for i, _ in fixed)) if fixed else None
+        self._fixed_sizes = fixed[0][1] if len(fixed) == 1 else tuple(d for _, d in fixed)
         self._named = tuple((i, d) for i, d in placed if isinstance(d, str))
         self._min_ndim = len(self._layout) - (cut < len(self._layout))
         self._ndim = ndim if ndim is not None or ... in self._layout else self._min_ndim
@@ -248,7 +252,7 @@ class Array:
         ndim = len(shape)
         if ndim < self._min_ndim or (self._ndim is not None and ndim != self._ndim):
             return False
-        fits = True
+        fits = self._pick_fixed is None or self._pick_fixed(shape) == self._fixed_sizes
         for index, name in self._named:  # all of them: their sizes show in the message
             size = shape[index]
             known = new.get(name) if dims is None else dims.get(name, new.get(name))
@@ -256,9 +260,6 @@ class Array:
                 new[name] = size
             elif known != size:
                 fits = False
-        for index, size in self._fixed:
-            if shape[index] != size:
-                return False
         return fits
 
     def _reject(
