@@ -106,20 +106,29 @@ def notes() -> list[str]:
     ]
 
     rng = np.random.default_rng(0)
-    data = {size: rng.random((size * MB // 16, 4), dtype=np.float32) for size in (10, 100)}
+    arrays = {
+        f"{size} MB": rng.random((size * MB // 16, 4), dtype=np.float32) for size in (10, 100)
+    }
+    try:
+        import torch
+    except ImportError:
+        pass
+    else:  # the same 100 MB, shared with numpy
+        arrays["100 MB torch tensor"] = torch.from_numpy(arrays["100 MB"])
     specs = {
         "finite (the default)": Array(),
         "ge=0, le=1": Array(ge=0, le=1, allow_nan=True, allow_inf=True),
         "mean, std": Array(mean=(0.4, 0.6), std=(0.2, 0.4), allow_nan=True, allow_inf=True),
         "all of them": Array(ge=0, le=1, mean=(0.4, 0.6), std=(0.2, 0.4)),
     }
-    reference = _best_ns(lambda: bool(np.isfinite(data[100]).all()), 5)
+    big = arrays["100 MB"]
+    reference = big.nbytes / _best_ns(lambda: bool(np.isfinite(big).all()), 5)
     lines.append(
-        "validate_input value checks, float32, GB/s at 10 MB / 100 MB "
-        f"(numpy isfinite(x).all() alone: {data[100].nbytes / reference:.1f} GB/s):"
+        f"validate_input value checks, float32, GB/s at {' / '.join(arrays)} "
+        f"(numpy isfinite(x).all() alone: {reference:.1f} GB/s):"
     )
     for label, spec in specs.items():
         call = validate_input(X=spec)(_take)
-        rates = [f"{x.nbytes / _best_ns(lambda x=x, f=call: f(x), 5):.1f}" for x in data.values()]
+        rates = [f"{x.nbytes / _best_ns(lambda x=x, f=call: f(x), 5):.1f}" for x in arrays.values()]
         lines.append(f"    {label:<22} {' / '.join(rates)}")
     return lines
