@@ -17,7 +17,7 @@ import textwrap
 from typing import Annotated, Any, Literal
 
 import pytest
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 from typing_extensions import TypedDict  # pydantic needs it before Python 3.12
 
 from mlops_decorators import (
@@ -396,6 +396,35 @@ def test_secret_looking_parameters_and_keys_are_never_shown() -> None:
         ("extra", ("password",)): "'***'",
         ("extra", ("n",)): "'x'",
     }
+
+
+def test_a_validators_own_message_is_not_shown_for_a_secret() -> None:
+    def known(key: str) -> str:
+        raise ValueError(f"unknown key {key}")  # a validator that quotes its input
+
+    @validate_input
+    def connect(token: Annotated[str, AfterValidator(known)], user: str) -> None: ...
+
+    with pytest.raises(InputValidationError) as error:
+        connect("sk-live-789", 3)
+    assert "sk-live-789" not in str(error.value) + repr(error.value.errors())
+    assert error.value.errors()[0] == {
+        "parameter": "token",
+        "path": (),
+        "message": "Value error (not shown: the name looks like a secret)",
+        "expected": "value_error",
+        "got": "'***'",
+    }
+
+
+def test_a_function_without_parameters() -> None:
+    @validate_input(validate_return=True)
+    def ready() -> bool:
+        return 1  # type: ignore[return-value]
+
+    assert ready() is True
+    with pytest.raises(TypeError, match=r"ready\(\): too many positional arguments"):
+        ready(1)  # type: ignore[call-arg]
 
 
 def test_long_values_are_summarised() -> None:

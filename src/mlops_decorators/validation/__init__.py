@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from .. import _checks
 from .._core import CallSignature, accessor, bare_or_called, decorate
-from ._array import Array
+from ._array import DIMS, Array
 
 if TYPE_CHECKING:
     from typing_extensions import ParamSpec
@@ -169,7 +169,7 @@ def validate_input(
     def apply(fn: Callable[P, R]) -> Callable[P, R]:
         from pydantic_core import ArgsKwargs, ValidationError
 
-        from ._call import CallValidator, new_context
+        from ._call import CallValidator
 
         call = CallSignature(fn)
         if not call.readable:
@@ -189,7 +189,7 @@ def validate_input(
         def make_sync(func: Callable[..., Any]) -> Callable[..., Any]:
             def validated(*args: Any, **kwargs: Any) -> Any:
                 count_call()
-                context = new_context() if needs_context else None
+                context: Any = {DIMS: {}} if needs_context else None  # Array names, per call
                 try:
                     args, kwargs = validate(
                         ArgsKwargs(args, kwargs), strict=strict_or_none, context=context
@@ -207,7 +207,7 @@ def validate_input(
         def make_async(func: Callable[..., Any]) -> Callable[..., Any]:
             async def validated(*args: Any, **kwargs: Any) -> Any:
                 count_call()
-                context = new_context() if needs_context else None
+                context: Any = {DIMS: {}} if needs_context else None  # Array names, per call
                 try:
                     args, kwargs = validate(
                         ArgsKwargs(args, kwargs), strict=strict_or_none, context=context

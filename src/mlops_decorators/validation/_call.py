@@ -10,6 +10,7 @@ returns them validated (coerced in lax mode). A failure is translated into an
 
 from __future__ import annotations
 
+import functools
 import inspect
 import types
 import typing
@@ -22,7 +23,7 @@ from .._core import CallSignature, qualified_name
 from .._stats import Counter
 from .._values import DEFAULT_REDACT, REDACTED, Summarizer
 from ..exceptions import InputErrorDetails, InputValidationError
-from ._array import DIMS, ERROR_TYPES, Array, uses_names
+from ._array import ERROR_TYPES, Array, uses_names
 
 _CONFIG = ConfigDict(arbitrary_types_allowed=True)  # `x: np.ndarray` is an isinstance check
 _VALUES = Summarizer(80, DEFAULT_REDACT)
@@ -31,6 +32,8 @@ _MODES: dict[Any, Any] = {
     inspect.Parameter.POSITIONAL_OR_KEYWORD: "positional_or_keyword",
     inspect.Parameter.KEYWORD_ONLY: "keyword_only",
 }
+# Errors whose message is the text of a validator's exception, which may quote the value.
+_QUOTING_ERRORS = frozenset({"value_error", "assertion_error"})
 # pydantic's errors for a call that does not fit the signature: Python's TypeError instead.
 _CALL_ERRORS = frozenset(
     {
@@ -265,14 +268,18 @@ def _detail(parameter: str, path: tuple[str | int, ...], problem: Any) -> InputE
         isinstance(step, str) and _VALUES.is_secret(step) for step in path
     )
     got = REDACTED if secret else _VALUES.value(problem["input"])
-    context = problem.get("ctx") or {}
+    kind, context = problem["type"], problem.get("ctx") or {}
     message: str = problem["msg"]
-    if problem["type"] in ERROR_TYPES:
+    if kind in ERROR_TYPES:
         expected = context["expected"]
+    elif secret:  # the context of a validator's error holds that error, which may quote
+        expected = kind
+        if kind in _QUOTING_ERRORS:
+            message = f"{message.partition(',')[0]} (not shown: the name looks like a secret)"
     else:
         shown = ", ".join(f"{key}={value!r}" for key, value in context.items())
-        expected = f"{problem['type']}({shown})" if shown else problem["type"]
-        if not secret and problem["type"] != "missing":
+        expected = f"{kind}({shown})" if shown else kind
+        if kind != "missing":
             message = f"{message} (got {got})"
     return InputErrorDetails(
         parameter=parameter, path=tuple(path), message=message, expected=expected, got=got
@@ -303,7 +310,7 @@ def _uses_names(schema: Any) -> bool:
     """Whether any `Array` in `schema` names a dimension."""
     if isinstance(schema, dict):
         return any(_uses_names(value) for value in schema.values())
-    if isinstance(schema, list):
+    if isinstance(schema, (list, tuple)):  # a union's choices may be (schema, label) pairs
         return any(_uses_names(value) for value in schema)
     return uses_names(schema)
 
@@ -311,15 +318,10 @@ def _uses_names(schema: Any) -> bool:
 def _globals(fn: Any) -> dict[str, Any]:
     """The module namespace `fn`'s annotations were written in."""
     target = inspect.unwrap(getattr(fn, "__func__", fn))  # through wraps-decorators
-    while hasattr(target, "func"):  # functools.partial
+    while isinstance(target, functools.partial):
         target = inspect.unwrap(target.func)
     namespace = getattr(target, "__globals__", None)
     if namespace is None:
         module = inspect.getmodule(target)
         namespace = vars(module) if module is not None else {}
     return namespace
-
-
-def new_context() -> dict[str, Any]:
-    """A fresh validation context: the names `Array` shapes bind during one call."""
-    return {DIMS: {}}
