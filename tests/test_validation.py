@@ -541,6 +541,20 @@ def test_methods_classmethods_and_staticmethods_skip_the_receiver() -> None:
         Model.helper_outer("me")
 
 
+class Scorer:
+    """A callable object: its module's names resolve its string annotations."""
+
+    def __call__(self, rows: list[Point]) -> int:
+        return len(rows)
+
+
+def test_callable_objects() -> None:
+    score = validate_input(Scorer())
+    assert score([{"x": 1, "y": 2}]) == 1
+    with pytest.raises(InputValidationError, match=r"argument 'rows\[0\].y'"):
+        score([{"x": 1}])
+
+
 def test_signature_and_wrapped_are_kept() -> None:
     def f(x: int, *, y: str = "a") -> str:
         return y * x

@@ -138,8 +138,7 @@ class CallValidator:
         self.validate_arguments = SchemaValidator(
             _shared(signature_schema, definitions)
         ).validate_python
-        self.validate_result = None
-        if validate_return:
+        if validate_return:  # else never set: `check_result` is only called with it
             returned = _shared(schemas[RETURN], definitions)
             self.validate_result = SchemaValidator(returned).validate_python
         self.needs_context = _uses_names([*schemas.values(), *definitions])
@@ -215,11 +214,8 @@ class CallValidator:
         Raises:
             InputValidationError: The result does not fit.
         """
-        validate = self.validate_result
-        if validate is None:
-            return result
         try:
-            return validate(result, strict=strict, context=context)
+            return self.validate_result(result, strict=strict, context=context)
         except ValidationError as exc:
             problem = self.reject_result(exc)
         raise problem  # outside the except clause: pydantic's error is not chained
