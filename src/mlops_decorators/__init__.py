@@ -38,7 +38,20 @@ if TYPE_CHECKING:
         cache_result,
     )
     from .call_logging import DEFAULT_REDACT, log_calls
-    from .exceptions import InputValidationError, MlopsDecoratorsError, RetryExhaustedError
+    from .exceptions import (
+        InputValidationError,
+        MemoryGuardError,
+        MlopsDecoratorsError,
+        RetryExhaustedError,
+    )
+    from .memory import (
+        GpuReading,
+        MemoryGuardStats,
+        MemoryProbe,
+        MemoryReading,
+        memory_guard,
+        memory_guard_stats,
+    )
     from .retrying import (
         Attempt,
         RetryBudget,
@@ -78,8 +91,15 @@ _EXPORTS: dict[str, str] = {
     "DEFAULT_REDACT": "call_logging",
     "log_calls": "call_logging",
     "InputValidationError": "exceptions",
+    "MemoryGuardError": "exceptions",
     "MlopsDecoratorsError": "exceptions",
     "RetryExhaustedError": "exceptions",
+    "GpuReading": "memory",
+    "MemoryGuardStats": "memory",
+    "MemoryProbe": "memory",
+    "MemoryReading": "memory",
+    "memory_guard": "memory",
+    "memory_guard_stats": "memory",
     "Attempt": "retrying",
     "RetryBudget": "retrying",
     "RetryContext": "retrying",
@@ -110,8 +130,13 @@ __all__ = [
     "Attempt",
     "CacheBackend",
     "CacheInfo",
+    "GpuReading",
     "InputValidationError",
     "MemoryBackend",
+    "MemoryGuardError",
+    "MemoryGuardStats",
+    "MemoryProbe",
+    "MemoryReading",
     "MlopsDecoratorsError",
     "RedisBackend",
     "RetryBudget",
@@ -130,6 +155,8 @@ __all__ = [
     "cache_result",
     "get_timer_stats",
     "log_calls",
+    "memory_guard",
+    "memory_guard_stats",
     "reset_retry_settings",
     "reset_timer_stats",
     "retry",

@@ -245,6 +245,63 @@ class CallSignature:
             arguments.pop(self.receiver, None)
         return arguments
 
+    def by_name(
+        self, target: Callable[..., Any], option: str, function: str
+    ) -> Callable[[tuple[Any, ...], dict[str, Any]], Any]:
+        """A caller of `target` (an option's callable: an estimate, a fallback, labels) with a
+        call's arguments by parameter name: those `target` declares (all of them if it takes
+        ``**kwargs``), the receiver included when `target` names it.
+
+        Args:
+            target: The option's callable.
+            option: The option's name, for the error message.
+            function: The decorated function's name, for the error message.
+
+        Returns:
+            ``caller(args, kwargs)``, returning what `target` returns. Where either signature
+            cannot be read, the caller passes the call's arguments on as they are.
+
+        Raises:
+            TypeError: `target` requires a parameter the call cannot pass it by name.
+
+        Example:
+            >>> def fit(X: list[int], y: list[int], epochs: int = 10) -> None: ...
+            >>> size_of = CallSignature(fit).by_name(lambda X: 8 * len(X), "estimate", "fit")
+            >>> size_of(([1, 2, 3], [0, 1, 0]), {"epochs": 5})
+            24
+        """
+        try:
+            wanted = inspect.signature(target).parameters
+        except (TypeError, ValueError):  # no signature to read (some builtins)
+            return lambda args, kwargs: target(*args, **kwargs)
+        if not self.readable:
+            return lambda args, kwargs: target(*args, **kwargs)
+        by_name = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+        for parameter in wanted.values():
+            if parameter.default is not inspect.Parameter.empty:
+                continue
+            if parameter.kind is inspect.Parameter.POSITIONAL_ONLY or (
+                parameter.kind in by_name and parameter.name not in self.signature.parameters
+            ):
+                raise TypeError(
+                    f"{option} {qualified_name(target)} needs parameter {parameter.name!r}, "
+                    f"which {function}() does not pass by name; {option} is called with the "
+                    "call's arguments by parameter name (the ones it declares)"
+                )
+        takes_all = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in wanted.values())
+        chosen = None if takes_all else [n for n, p in wanted.items() if p.kind in by_name]
+        receiver = self.receiver if chosen is None or self.receiver in chosen else None
+
+        def call(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+            arguments = self.bind(args, kwargs)
+            if receiver is not None:
+                arguments[receiver] = args[0]
+            if chosen is not None:
+                arguments = {name: arguments[name] for name in chosen if name in arguments}
+            return target(**arguments)
+
+        return call
+
 
 def _defined_in_class(fn: Any) -> bool:
     """Whether `fn`'s ``__qualname__`` says it was defined in a class body."""
