@@ -252,7 +252,7 @@ class _Cache:
         backend: Any,
         cache_none: bool,
         copy: bool,
-        namespace: str | None = None,
+        namespace: str | None,
     ) -> None:
         target = unwrap_method(fn)
         self.name = qualified_name(target)
@@ -305,7 +305,6 @@ class _Cache:
         )
         self.ttl = ttl
         self.maxsize = maxsize
-        self.typed = typed
         self.cache_none = cache_none
         self.copy = copy
         self.out: Callable[[Any], Any] | None = _fresh_copy if copy else None
