@@ -23,18 +23,33 @@ from ._budget import RetryBudget
 from ._policy import Attempt, Policy, RetryState, RetryStats, Run
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Iterator
+    from collections.abc import AsyncIterator, Coroutine, Iterator
     from datetime import timedelta
     from types import TracebackType
-    from typing import TypeAlias
+    from typing import Protocol, TypeAlias
 
     from typing_extensions import ParamSpec
 
     P = ParamSpec("P")
     Jitter: TypeAlias = Literal["full", "equal", "decorrelated"] | float | timedelta | None
     Seconds: TypeAlias = float | timedelta
+    T = TypeVar("T")
+    F_co = TypeVar("F_co", covariant=True)
+
+    class _WithFallback(Protocol[F_co]):
+        """`retry(fallback=...)`: a decorated function may also return the fallback."""
+
+        @overload
+        def __call__(
+            self, fn: Callable[P, Coroutine[Any, Any, T]], /
+        ) -> Callable[P, Coroutine[Any, Any, T | F_co]]: ...
+
+        @overload
+        def __call__(self, fn: Callable[P, T], /) -> Callable[P, T | F_co]: ...
+
 
 R = TypeVar("R")
+F = TypeVar("F")
 
 __all__ = [
     "Attempt",
@@ -208,7 +223,7 @@ class RetryContext:
 
 def retry_context(
     *,
-    max_attempts: int = 3,
+    max_attempts: int | None = 3,
     exceptions: type[BaseException]
     | tuple[type[BaseException], ...]
     | Callable[[BaseException], bool] = Exception,
@@ -216,10 +231,13 @@ def retry_context(
     backoff: float = 2.0,
     max_delay: Seconds = 30.0,
     jitter: Jitter = "full",
+    wait: Callable[[RetryState], Seconds] | None = None,
     deadline: Seconds | None = None,
     retry_on_result: Callable[[Any], bool] | None = None,
     giveup: Callable[[BaseException], bool] | None = None,
     on_retry: Callable[[RetryState], object] | None = None,
+    before_attempt: Callable[[RetryState], object] | None = None,
+    fallback: object = None,
     logger: logging.Logger | str | None = None,
     budget: RetryBudget | None = None,
     name: str = "retry_context",
@@ -276,6 +294,9 @@ def retry_context(
         on_retry=on_retry,
         logger=logger,
         budget=budget,
+        wait=wait,
+        before_attempt=before_attempt,
+        fallback=fallback,
     )
     return RetryContext(policy.bind(name, __name__))
 
@@ -298,12 +319,14 @@ def _decorator(policy: Policy) -> Callable[[Callable[P, R]], Callable[P, R]]:
             return Run(bound, engine.clock(), attempt=1, since_failure=True)
 
         def first_error(start: float, error: BaseException) -> Run | None:
-            """The run that retries after a first attempt raised, or None to re-raise."""
+            """The run after a first attempt raised: retrying, or ended by the fallback; None
+            to re-raise."""
             run = slow_run(start)
-            return run if run.failed(error, None) else None
+            return run if run.failed(error, None) or run.fell_back else None
 
         def first_bad_result(start: float, result: Any) -> Run:
-            """The run that retries after a first attempt returned a retried value."""
+            """The run after a first attempt returned a retried value: retrying, or ended by
+            the fallback."""
             run = slow_run(start)
             if not run.failed(None, result):
                 run.raise_outcome()
@@ -333,8 +356,8 @@ def _decorator(policy: Policy) -> Callable[[Callable[P, R]], Callable[P, R]]:
                     run = first_bad_result(start, result)
                 for attempt in run:
                     with attempt:
-                        attempt.result = result = func(*args, **kwargs)
-                return result
+                        attempt.result = func(*args, **kwargs)
+                return run.result
 
             return retrying_call
 
@@ -359,8 +382,8 @@ def _decorator(policy: Policy) -> Callable[[Callable[P, R]], Callable[P, R]]:
                     run = first_bad_result(start, result)
                 async for attempt in run:
                     with attempt:
-                        attempt.result = result = await func(*args, **kwargs)
-                return result
+                        attempt.result = await func(*args, **kwargs)
+                return run.result
 
             return retrying_call
 
@@ -388,7 +411,7 @@ def retry(
     fn: None = None,
     /,
     *,
-    max_attempts: int = 3,
+    max_attempts: int | None = 3,
     exceptions: type[BaseException]
     | tuple[type[BaseException], ...]
     | Callable[[BaseException], bool] = Exception,
@@ -396,20 +419,48 @@ def retry(
     backoff: float = 2.0,
     max_delay: Seconds = 30.0,
     jitter: Jitter = "full",
+    wait: Callable[[RetryState], Seconds] | None = None,
     deadline: Seconds | None = None,
     retry_on_result: Callable[[Any], bool] | None = None,
     giveup: Callable[[BaseException], bool] | None = None,
     on_retry: Callable[[RetryState], object] | None = None,
+    before_attempt: Callable[[RetryState], object] | None = None,
+    fallback: None = None,
     logger: logging.Logger | str | None = None,
     budget: RetryBudget | None = None,
 ) -> Callable[[Callable[P, R]], Callable[P, R]]: ...
+
+
+@overload
+def retry(
+    fn: None = None,
+    /,
+    *,
+    max_attempts: int | None = 3,
+    exceptions: type[BaseException]
+    | tuple[type[BaseException], ...]
+    | Callable[[BaseException], bool] = Exception,
+    delay: Seconds = 1.0,
+    backoff: float = 2.0,
+    max_delay: Seconds = 30.0,
+    jitter: Jitter = "full",
+    wait: Callable[[RetryState], Seconds] | None = None,
+    deadline: Seconds | None = None,
+    retry_on_result: Callable[[Any], bool] | None = None,
+    giveup: Callable[[BaseException], bool] | None = None,
+    on_retry: Callable[[RetryState], object] | None = None,
+    before_attempt: Callable[[RetryState], object] | None = None,
+    fallback: Callable[[BaseException], F] | F,
+    logger: logging.Logger | str | None = None,
+    budget: RetryBudget | None = None,
+) -> _WithFallback[F]: ...
 
 
 def retry(
     fn: Callable[..., Any] | None = None,
     /,
     *,
-    max_attempts: int = 3,
+    max_attempts: int | None = 3,
     exceptions: type[BaseException]
     | tuple[type[BaseException], ...]
     | Callable[[BaseException], bool] = Exception,
@@ -417,10 +468,13 @@ def retry(
     backoff: float = 2.0,
     max_delay: Seconds = 30.0,
     jitter: Jitter = "full",
+    wait: Callable[[RetryState], Seconds] | None = None,
     deadline: Seconds | None = None,
     retry_on_result: Callable[[Any], bool] | None = None,
     giveup: Callable[[BaseException], bool] | None = None,
     on_retry: Callable[[RetryState], object] | None = None,
+    before_attempt: Callable[[RetryState], object] | None = None,
+    fallback: object = None,
     logger: logging.Logger | str | None = None,
     budget: RetryBudget | None = None,
 ) -> Callable[..., Any]:
@@ -491,8 +545,32 @@ def retry(
         on_retry=on_retry,
         logger=logger,
         budget=budget,
+        wait=wait,
+        before_attempt=before_attempt,
+        fallback=fallback,
     )
+    if fn is not None:
+        _refuse_an_option_given_positionally(fn)
     return bare_or_called(fn, "retry", _decorator(policy))
+
+
+def _refuse_an_option_given_positionally(value: object) -> None:
+    """``@retry(3)`` and ``@retry(ConnectionError)`` (backoff's and tenacity's habits): say
+    which option the value belongs to. An exception class is callable, so without this it
+    would be decorated, and the decorated function replaced by an exception instance."""
+    classes = value if isinstance(value, tuple) else (value,)
+    if classes and all(isinstance(c, type) and issubclass(c, BaseException) for c in classes):
+        names = ", ".join(c.__name__ for c in classes)
+        hint = f"exceptions={names}" if len(classes) == 1 else f"exceptions=({names})"
+    else:
+        try:
+            hint = f"max_attempts={_checks.integer('max_attempts', value)}"
+        except TypeError:
+            return  # a function, or a value bare_or_called words in general
+    raise TypeError(
+        f"retry() takes keyword arguments only; got the positional argument {value!r}. "
+        f"Use @retry({hint})."
+    )
 
 
 def retry_stats(fn: Callable[..., object]) -> RetryStats:
