@@ -169,7 +169,9 @@ class RetryContext:
     """The iterable returned by `retry_context`: each ``for`` over it is a fresh run.
 
     Use ``for attempt in ctx: with attempt: ...`` in plain code and ``async for`` in
-    coroutines; ``ctx.retry_stats()`` counts every run made through it.
+    coroutines; ``ctx.retry_stats()`` counts every run made through it. It can be pickled
+    (to hand it to a worker process) when its hooks can: the copy has the same options, its
+    own statistics starting from zero, and a fresh copy of its `RetryBudget`.
 
     Example:
         >>> upload = retry_context(max_attempts=2, delay=0, name="upload")
@@ -255,10 +257,14 @@ def retry_context(
         backoff: See `retry`.
         max_delay: See `retry`.
         jitter: See `retry`.
+        wait: See `retry`.
         deadline: See `retry`.
         retry_on_result: See `retry`; applied to ``attempt.result`` when the block sets it.
         giveup: See `retry`.
         on_retry: See `retry`.
+        before_attempt: See `retry`.
+        fallback: See `retry`; instead of raising, the loop ends and the last attempt's
+            ``result`` is the fallback.
         logger: A `logging.Logger` or logger name; defaults to ``mlops_decorators.retrying``.
         budget: See `retry`.
         name: The block's name in logs, notes and statistics.
@@ -267,7 +273,7 @@ def retry_context(
         An iterable of `Attempt` objects (``for`` and ``async for``).
 
     Raises:
-        TypeError: An argument has the wrong type.
+        TypeError: An argument has the wrong type, or a hook cannot take one argument.
         ValueError: An argument is out of range.
 
     Example:
@@ -483,14 +489,15 @@ def retry(
     The wait before attempt k+1 is ``min(max_delay, delay * backoff ** (k - 1))`` shaped by
     ``jitter``, or what the exception asks for (a ``retry_after`` attribute or a
     ``Retry-After`` header on ``exc.response`` or ``exc``), capped by ``max_delay`` and the
-    deadline. When retrying stops
-    the last exception itself propagates (never a wrapper) with a note listing the attempts.
-    ``KeyboardInterrupt``, ``SystemExit``, ``GeneratorExit`` and ``asyncio.CancelledError``
-    are never retried nor delayed. Each retry logs one WARNING and calls ``on_retry``;
-    ``fn.retry_stats()`` returns the counts.
+    deadline; a ``wait`` hook may choose instead. When retrying stops the last exception
+    itself propagates (never a wrapper) with a note listing the attempts, unless a
+    ``fallback`` is returned instead. ``KeyboardInterrupt``, ``SystemExit``, ``GeneratorExit``
+    and ``asyncio.CancelledError`` are never retried nor delayed. Each retry logs one WARNING
+    and calls ``on_retry``; ``fn.retry_stats()`` returns the counts.
 
     Args:
-        max_attempts: Most calls made, the first included (>= 1).
+        max_attempts: Most calls made, the first included (>= 1), or None for no limit
+            other than the `deadline` (which is then required).
         exceptions: What to retry: an exception class, a tuple of them, or a predicate
             ``exc -> bool``. Anything else propagates at once.
         delay: Wait before the second attempt, in seconds or a `timedelta`.
@@ -499,6 +506,10 @@ def retry(
         jitter: ``"full"`` (uniform in [0, wait]), ``"equal"`` (wait/2 + uniform in
             [0, wait/2]), ``"decorrelated"`` (uniform in [delay, 3 x previous wait]), None
             (exact waits) or seconds added at random (uniform in [0, jitter]).
+        wait: ``RetryState -> seconds`` (a number or a `timedelta`), called after each
+            failure to choose the next wait instead of the backoff; ``state.next_wait_s`` is
+            what `retry` would wait without it. Still capped by ``max_delay`` and the
+            deadline.
         deadline: Total time allowed from the first attempt's start (monotonic clock). No
             wait runs past it and no attempt starts at or after it: the last failure is
             raised instead.
@@ -506,6 +517,12 @@ def retry(
             attempts that way raises `RetryExhaustedError` with ``.last_result``.
         giveup: ``exc -> bool``; True stops retrying at once.
         on_retry: Called with a `RetryState` before each wait.
+        before_attempt: Called with the same `RetryState` after each wait, just before the
+            retry starts (not before the first attempt: nothing has failed yet).
+        fallback: Returned instead of raising when retrying runs out of attempts, time or
+            budget: a value, or a function ``exc -> value`` of the last exception (a
+            `RetryExhaustedError` when results were retried). None (the default) raises.
+            An exception that is not retried, or that ``giveup`` stops, still propagates.
         logger: A `logging.Logger` or logger name; defaults to the decorated function's
             module logger.
         budget: A `RetryBudget` shared with other functions to cap retries relative to calls.
@@ -514,9 +531,10 @@ def retry(
         The decorated function (``@retry``), or a decorator when called with options.
 
     Raises:
-        TypeError: An argument has the wrong type, or an option was passed positionally
-            (``@retry(3)``).
-        ValueError: An argument is out of range (``max_attempts=0``, ``backoff=0.5``, ...).
+        TypeError: An argument has the wrong type, a hook cannot take one argument, or an
+            option was passed positionally (``@retry(3)``: use ``max_attempts=3``).
+        ValueError: An argument is out of range (``max_attempts=0``, ``backoff=0.5``,
+            ``max_attempts=None`` without a deadline, ...).
 
     Example:
         >>> attempts = []
