@@ -1428,9 +1428,9 @@ def test_numpy_numbers_are_accepted_like_ints_and_floats(
     results = []
     for options in (numeric, plain):
         with fake_retry_seams() as fake:
-            fn = retry(
-                **{"max_attempts": 4, "delay": 1, "backoff": 1, "jitter": None, **options}
-            )(Flaky(failures=3))
+            fn = retry(**{"max_attempts": 4, "delay": 1, "backoff": 1, "jitter": None, **options})(
+                Flaky(failures=3)
+            )
             results.append((fn(), fake.sleeps))
     assert results[0] == results[1]
     assert results[0][0] == "ok"

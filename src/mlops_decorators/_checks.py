@@ -491,9 +491,11 @@ def hook(name: str, value: object, what: str) -> Callable[..., Any]:
         TypeError: `value` is not callable, or not with one positional argument.
 
     Example:
-        >>> hook("giveup", isinstance, "exc -> bool")
+        >>> def stop() -> bool:
+        ...     return True
+        >>> hook("giveup", stop, "exc -> bool")  # doctest: +ELLIPSIS
         Traceback (most recent call last):
-        TypeError: giveup must be a callable taking one argument (exc -> bool), got builtin_function_or_method <built-in function isinstance>
+        TypeError: giveup must be a callable taking one argument (exc -> bool), got function ...
     """
     allowed = f"a callable taking one argument ({what})"
     if not callable(value):

@@ -456,7 +456,32 @@ def retry(
     giveup: Callable[[BaseException], bool] | None = None,
     on_retry: Callable[[RetryState], object] | None = None,
     before_attempt: Callable[[RetryState], object] | None = None,
-    fallback: Callable[[BaseException], F] | F,
+    fallback: Callable[[BaseException], F],
+    logger: logging.Logger | str | None = None,
+    budget: RetryBudget | None = None,
+) -> _WithFallback[F]: ...
+
+
+@overload
+def retry(
+    fn: None = None,
+    /,
+    *,
+    max_attempts: int | None = 3,
+    exceptions: type[BaseException]
+    | tuple[type[BaseException], ...]
+    | Callable[[BaseException], bool] = Exception,
+    delay: Seconds = 1.0,
+    backoff: float = 2.0,
+    max_delay: Seconds = 30.0,
+    jitter: Jitter = "full",
+    wait: Callable[[RetryState], Seconds] | None = None,
+    deadline: Seconds | None = None,
+    retry_on_result: Callable[[Any], bool] | None = None,
+    giveup: Callable[[BaseException], bool] | None = None,
+    on_retry: Callable[[RetryState], object] | None = None,
+    before_attempt: Callable[[RetryState], object] | None = None,
+    fallback: F,
     logger: logging.Logger | str | None = None,
     budget: RetryBudget | None = None,
 ) -> _WithFallback[F]: ...
