@@ -20,7 +20,8 @@ from .. import _checks
 from .._core import accessor, bare_or_called, decorate, module_name, qualified_name
 from . import _policy as _engine
 from ._budget import RetryBudget
-from ._policy import Attempt, Policy, RetryState, RetryStats, Run
+from ._data import RetryState, RetryStats
+from ._policy import Attempt, Policy, Run
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Coroutine, Iterator
