@@ -125,6 +125,95 @@ def unwrap_method(fn: Any) -> Any:
     return fn.__func__ if isinstance(fn, (staticmethod, classmethod)) else fn
 
 
+_RECEIVER_NAMES = ("self", "cls")
+_POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+
+
+class CallSignature:
+    """`fn`'s signature, read once at decoration time (through staticmethod/classmethod/partial).
+
+    The receiver rule, the same for every decorator: the receiver is
+
+    - the first positional parameter of a ``classmethod`` object, whatever its name;
+    - nothing for a ``staticmethod`` object, whatever its first parameter is called;
+    - else the first positional parameter when it is named ``self`` or ``cls`` *and* `fn` was
+      defined in a class body, per its ``__qualname__`` (``Model.predict``, but not
+      ``predict`` at module level nor ``Model.fit.<locals>.step``, a nested function).
+
+    A ``staticmethod`` applied *over* a decorator hands it a plain function defined in a
+    class body, so a first parameter named ``self`` or ``cls`` there counts as a receiver;
+    partials and bound methods never have one (their signature already leaves it out).
+
+    Attributes:
+        signature: `fn`'s `inspect.Signature`; an empty one when it cannot be read (some
+            builtins).
+        readable: Whether `fn`'s signature could be read.
+        receiver: Name of the receiver parameter to leave out (``self``/``cls``), or None.
+
+    Example:
+        >>> class Model:
+        ...     def predict(self, x: int, scale: int = 2) -> int:
+        ...         return x * scale
+        >>> CallSignature(Model.predict).bind((Model(), 3), {})
+        {'x': 3, 'scale': 2}
+    """
+
+    __slots__ = ("readable", "receiver", "signature")
+
+    def __init__(self, fn: Any) -> None:
+        target = unwrap_method(fn)
+        try:
+            self.signature = inspect.signature(target)
+            self.readable = True
+        except (TypeError, ValueError):  # some builtins have no signature
+            self.signature = inspect.Signature()
+            self.readable = False
+        first = next(iter(self.signature.parameters.values()), None)
+        self.receiver: str | None = None
+        if first is None or first.kind not in _POSITIONAL or isinstance(fn, staticmethod):
+            return
+        if isinstance(fn, classmethod) or (
+            first.name in _RECEIVER_NAMES and _defined_in_class(target)
+        ):
+            self.receiver = first.name
+
+    def bind(
+        self, args: tuple[Any, ...], kwargs: dict[str, Any], *, apply_defaults: bool = True
+    ) -> dict[str, Any]:
+        """Arguments by parameter name, receiver left out.
+
+        Args:
+            args: The call's positional arguments (the receiver first, for a method).
+            kwargs: The call's keyword arguments.
+            apply_defaults: Fill in the parameters the call left out with their defaults
+                (``*args``/``**kwargs`` as empty).
+
+        Returns:
+            A new dict from parameter name to value, in signature order.
+
+        Raises:
+            TypeError: The call does not fit the signature (Python's own message).
+        """
+        bound = self.signature.bind(*args, **kwargs)
+        if apply_defaults:
+            bound.apply_defaults()
+        arguments = bound.arguments
+        if self.receiver is not None:
+            arguments.pop(self.receiver, None)
+        return arguments
+
+
+def _defined_in_class(fn: Any) -> bool:
+    """Whether `fn`'s ``__qualname__`` says it was defined in a class body."""
+    if inspect.ismethod(fn):  # bound: the receiver is already left out of its signature
+        return False
+    qualname = getattr(fn, "__qualname__", None)
+    if not isinstance(qualname, str):
+        return False
+    owner, dot, _ = qualname.rpartition(".")
+    return bool(dot) and not owner.endswith("<locals>")
+
+
 def module_name(fn: Any) -> str:
     """The module `fn` was defined in: its module logger is a decorator's default logger."""
     return getattr(unwrap_method(fn), "__module__", None) or __package__ or "mlops_decorators"

@@ -221,3 +221,23 @@ def _array_summary(value: Any) -> str | None:
     if shape == ():  # numpy scalars carry a shape too; their repr is short and useful
         return None
     return f"{type(value).__name__}(shape={tuple(shape)}, dtype={dtype})"
+
+
+def format_bytes(size: float) -> str:
+    """A human size in binary units: ``'512 B'``, ``'8.0 GiB'``, ``'563 MiB'``.
+
+    Example:
+        >>> format_bytes(512), format_bytes(8 * 2**30), format_bytes(590_000_000)
+        ('512 B', '8.0 GiB', '563 MiB')
+    """
+    if abs(size) < 1024:
+        return f"{size:.0f} B"
+    power = 1
+    # Choose the unit after rounding: 1023.99 MiB is "1.0 GiB", not "1024.0 MiB".
+    while power < len(_BYTE_UNITS) and abs(round(size / 1024**power, 1)) >= 1024:
+        power += 1
+    value, unit = size / 1024**power, _BYTE_UNITS[power - 1]
+    return f"{value:.1f} {unit}" if abs(value) < 99.95 else f"{value:.0f} {unit}"
+
+
+_BYTE_UNITS = ("KiB", "MiB", "GiB", "TiB")
