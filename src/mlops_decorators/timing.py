@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, overload
 from . import _checks
 from ._core import accessor, decorate, is_decoratable, module_name, qualified_name
 from ._events import call_fields
+from ._report import StatsReport
 from ._stats import SUMMARY_FIELDS, CallStats, DurationSummary, default_registry
 from ._values import format_duration
 
@@ -111,31 +112,23 @@ def reset_timer_stats() -> None:
     default_registry.reset()
 
 
-def timer_report() -> str:
-    """A fixed-width text table of every timer's statistics, for terminals and notebooks.
+def timer_report() -> StatsReport:
+    """A table of every name's statistics in the registry timers record into (the one
+    ``monitor`` shares), for terminals and notebooks.
 
     Returns:
-        One header line and one line per name, slowest total first.
+        A `StatsReport`: ``print()`` it for fixed-width text (one line per name, slowest total
+        first); as a notebook cell's last expression it renders as an HTML table.
 
     Example:
         >>> reset_timer_stats()
         >>> with timer("load"):
         ...     pass
         >>> print(timer_report())  # doctest: +ELLIPSIS +NORMALIZE_WHITESPACE
-        name calls total mean p50 p95 p99 max
-        load 1 ...
+        name calls errors error rate total mean p50 p95 p99 max
+        load 1 0 0.0% ...
     """
-    stats = sorted(get_timer_stats().values(), key=lambda s: s.total_s, reverse=True)
-    if not stats:
-        return "no timings recorded"
-    width = max(4, *(len(s.name) for s in stats))
-    columns = ("total", "mean", "p50", "p95", "p99", "max")
-    lines = [f"{'name':<{width}}  calls  " + "  ".join(f"{c:>9}" for c in columns)]
-    for s in stats:
-        durations = (s.total_s, s.mean_s, s.p50_s, s.p95_s, s.p99_s, s.max_s)
-        cells = "  ".join(f"{format_duration(d):>9}" for d in durations)
-        lines.append(f"{s.name:<{width}}  {s.count:>5}  {cells}")
-    return "\n".join(lines)
+    return StatsReport(default_registry.snapshots())
 
 
 class _Recorder:
