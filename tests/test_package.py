@@ -74,6 +74,7 @@ def test_light_decorators_load_only_their_modules_and_no_heavy_library() -> None
         "_core",
         "_checks",
         "_events",
+        "_report",
         "_stats",
         "_values",
         "exceptions",

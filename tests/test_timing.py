@@ -524,7 +524,7 @@ async def test_shared_block_timer_across_tasks_has_no_cross_talk(
 
 def test_get_timer_stats_report_and_reset(clock: FakeClock) -> None:
     assert get_timer_stats() == {}
-    assert str(timer_report()) == "no calls recorded"
+    assert timer_report() == "no calls recorded"
 
     @timer("train")
     def train() -> None:
@@ -538,7 +538,7 @@ def test_get_timer_stats_report_and_reset(clock: FakeClock) -> None:
     assert list(stats) == ["evaluate", "train"]  # sorted by name
     assert stats["train"] == train.timer_stats()
 
-    lines = str(timer_report()).splitlines()
+    lines = timer_report().splitlines()
     assert lines[0].split() == [
         "name",
         "calls",

@@ -3,8 +3,8 @@
 Every public name is importable from the package top level, lazily: ``import
 mlops_decorators`` imports none of the submodules, and ``from mlops_decorators import
 timer`` imports only the module that defines `timer`. Heavy dependencies (numpy, pydantic,
-psutil, redis, prometheus_client) are imported by the decorators that need them, when first
-needed.
+psutil, redis, prometheus_client, opentelemetry) are imported by the decorators that need
+them, when first needed.
 
 Example:
     >>> from mlops_decorators import log_calls, timer
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
+    from ._report import StatsReport
     from .caching import (
         CacheBackend,
         CacheInfo,
@@ -39,6 +40,18 @@ if TYPE_CHECKING:
     )
     from .call_logging import DEFAULT_REDACT, log_calls
     from .exceptions import MlopsDecoratorsError, RetryExhaustedError
+    from .monitoring import (
+        Exporter,
+        JsonFormatter,
+        MonitoredSeries,
+        MonitorStats,
+        OpenTelemetryExporter,
+        PrometheusExporter,
+        StatsDExporter,
+        StatsRegistry,
+        monitor,
+        monitor_stats,
+    )
     from .retrying import (
         Attempt,
         RetryBudget,
@@ -78,6 +91,17 @@ _EXPORTS: dict[str, str] = {
     "log_calls": "call_logging",
     "MlopsDecoratorsError": "exceptions",
     "RetryExhaustedError": "exceptions",
+    "Exporter": "monitoring",
+    "JsonFormatter": "monitoring",
+    "MonitoredSeries": "monitoring",
+    "MonitorStats": "monitoring",
+    "OpenTelemetryExporter": "monitoring",
+    "PrometheusExporter": "monitoring",
+    "StatsDExporter": "monitoring",
+    "StatsRegistry": "monitoring",
+    "monitor": "monitoring",
+    "monitor_stats": "monitoring",
+    "StatsReport": "_report",
     "Attempt": "retrying",
     "RetryBudget": "retrying",
     "RetryContext": "retrying",
@@ -103,8 +127,14 @@ __all__ = [
     "Attempt",
     "CacheBackend",
     "CacheInfo",
+    "Exporter",
+    "JsonFormatter",
     "MemoryBackend",
     "MlopsDecoratorsError",
+    "MonitorStats",
+    "MonitoredSeries",
+    "OpenTelemetryExporter",
+    "PrometheusExporter",
     "RedisBackend",
     "RetryBudget",
     "RetryContext",
@@ -112,6 +142,9 @@ __all__ = [
     "RetryState",
     "RetryStats",
     "SQLiteBackend",
+    "StatsDExporter",
+    "StatsRegistry",
+    "StatsReport",
     "Timer",
     "TimerStats",
     "__version__",
@@ -121,6 +154,8 @@ __all__ = [
     "cache_result",
     "get_timer_stats",
     "log_calls",
+    "monitor",
+    "monitor_stats",
     "reset_retry_settings",
     "reset_timer_stats",
     "retry",

@@ -18,7 +18,7 @@ import threading
 import time
 from bisect import bisect_left
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass, fields
 from types import MappingProxyType
 
@@ -335,7 +335,7 @@ class Series:
         self._max_rss_delta = 0
 
     def __repr__(self) -> str:
-        return f"Series({self.name!r}, {self.labels!r})" if self.labels else f"Series({self.name!r})"
+        return f"Series({self.name!r}, {self.labels!r})"
 
     def failed(self, error: BaseException) -> None:
         """Count one call that raised `error`, by its class name (the log's ``exception``),
@@ -350,6 +350,12 @@ class Series:
             if kind not in errors and len(errors) >= self._max_error_types:
                 kind = OTHER_ERRORS
             errors[kind] = errors.get(kind, 0) + 1
+
+    def counted_as(self, error: BaseException) -> str:
+        """The name `failed` counted `error` under: its class name, or ``"other"`` when the
+        series already named as many types as it may (for exporters' ``error_type``)."""
+        kind = type(error).__name__
+        return kind if kind in self._errors else OTHER_ERRORS
 
     def used(self, cpu_ns: int, rss_delta: int) -> None:
         """Add one call's CPU time (ns) and growth of the process's RSS (bytes)."""
@@ -403,7 +409,7 @@ def combine(name: str, series: Iterable[Series], *, labels: Labels = ()) -> Call
     in_progress = cpu_ns = max_rss_delta = 0
     last_error: LastError | None = None
     for one in series:
-        buckets = [a + b for a, b in zip(buckets, one.durations.histogram())]
+        buckets = [a + b for a, b in zip(buckets, one.durations.histogram(), strict=True)]
         # Finished first: a call counted in started after this read cannot make it negative.
         finished = one._finished.value
         in_progress += one._started.value - finished
@@ -532,16 +538,19 @@ class Registry:
                 return candidate
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def snapshots(self) -> list[CallStats]:
+    def snapshots(self, names: Container[str] | None = None) -> list[CallStats]:
         """Snapshots of every series, sorted by name and labels (series with no calls
         included).
+
+        Args:
+            names: Only the series of these names (None: all of them).
 
         Returns:
             One immutable `CallStats` per name and label set.
         """
         with self._lock:
             series = sorted(self._series.items())
-        return [s.snapshot() for _, s in series]
+        return [s.snapshot() for key, s in series if names is None or key[0] in names]
 
     def reset(self) -> None:
         """Forget every series' statistics.
