@@ -10,12 +10,12 @@ import dataclasses
 import itertools
 import statistics
 import threading
-from collections.abc import Callable
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from fakes import run_in_threads
 from mlops_decorators._stats import (
     DEFAULT_WINDOW,
     OTHER_ERRORS,
@@ -30,21 +30,6 @@ from mlops_decorators._stats import (
 )
 
 THREADS = 8
-
-
-def run_in_threads(target: Callable[[], None], threads: int = THREADS) -> None:
-    """Start `threads` threads on `target` together and wait for all of them."""
-    barrier = threading.Barrier(threads)
-
-    def run() -> None:
-        barrier.wait()
-        target()
-
-    workers = [threading.Thread(target=run) for _ in range(threads)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
 
 
 def test_counter_counts_and_resets() -> None:
@@ -68,7 +53,7 @@ def test_counter_is_exact_under_threads() -> None:
         for _ in range(10_000):
             increment()
 
-    run_in_threads(work)
+    run_in_threads(work, THREADS)
     assert counter.value == THREADS * 10_000
 
 
@@ -157,7 +142,7 @@ def test_concurrent_recording_loses_nothing() -> None:
             if ns % 1000 == 0:
                 readings.append(window.summary().count)
 
-    run_in_threads(work)
+    run_in_threads(work, THREADS)
     summary = window.summary()
     assert summary.count == THREADS * per_thread
     assert summary.total_s == pytest.approx(THREADS * per_thread * (per_thread + 1) / 2 / 1e9)
@@ -207,7 +192,7 @@ def test_registry_get_or_create_under_threads_gives_one_series_per_name() -> Non
                 series.record(1)
         seen.append(mine)
 
-    run_in_threads(work)
+    run_in_threads(work, THREADS)
     for mine in seen:
         assert all(mine[name] is registry.series(name) for name in names)
     snapshots = registry.snapshots()
@@ -230,7 +215,7 @@ def test_snapshots_while_other_threads_create_series() -> None:
         except BaseException as exc:  # pragma: no cover - only on a bug
             failures.append(exc)
 
-    run_in_threads(work)
+    run_in_threads(work, THREADS)
     assert failures == []
     assert len(registry.snapshots()) == THREADS * 100
 
@@ -304,7 +289,7 @@ def test_errors_are_exact_under_threads() -> None:
         for i in range(3_000):
             series.failed(errors[i % 3])
 
-    run_in_threads(work)
+    run_in_threads(work, THREADS)
     counts = dict(series.snapshot().errors)
     assert sum(counts.values()) == THREADS * 3_000
     assert set(counts) == {"KeyError", "OSError", OTHER_ERRORS}
@@ -338,7 +323,7 @@ def test_in_progress_is_never_negative_while_threads_run() -> None:
     watcher = threading.Thread(target=reader)
     watcher.start()
     try:
-        run_in_threads(calls)
+        run_in_threads(calls, THREADS)
     finally:
         done.set()
         watcher.join()

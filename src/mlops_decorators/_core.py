@@ -6,13 +6,15 @@ A decorator module supplies two wrapper factories, one for plain functions and o
 - picks the factory for the function's kind (so an ``async def`` is wrapped by an
   ``async def`` and the decorator covers the awaited work, not coroutine creation);
 - unwraps ``staticmethod``/``classmethod`` objects and wraps them again around the result;
-- copies name, docstring, signature and ``__wrapped__`` (`functools.update_wrapper`), which
-  also carries attributes such as ``timer_stats`` or ``cache_info`` set by inner decorators,
-  so state accessors survive stacking in any order;
+- copies name, docstring, signature, defaults and ``__wrapped__`` (`functools.update_wrapper`),
+  which also carries attributes such as ``timer_stats`` or ``cache_info`` set by inner
+  decorators, so state accessors survive stacking in any order;
 - attaches this decorator's own accessors (``fn.<decorator>_stats()`` and friends).
 
 `bare_or_called` gives every decorator the ``@deco`` / ``@deco()`` / ``@deco(option=...)``
-forms without repeating the check.
+forms without repeating the check (after `function_or_option`, for the decorators that also
+take one option positionally: ``@timer("load")``). `CallSignature` reads a function's
+signature once and binds calls to it with one receiver rule (``self``/``cls`` left out).
 """
 
 from __future__ import annotations
@@ -23,6 +25,10 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+# Defaults too, for tools that read them instead of the signature: the wrappers take
+# (*args, **kwargs), so the copies change no call. Absent on partials and callable objects.
+_ASSIGNED = (*functools.WRAPPER_ASSIGNMENTS, "__defaults__", "__kwdefaults__")
 
 SyncWrapperFactory = Callable[[Callable[..., Any]], Callable[..., Any]]
 AsyncWrapperFactory = Callable[[Callable[..., Awaitable[Any]]], Callable[..., Awaitable[Any]]]
@@ -52,8 +58,9 @@ def decorate(
     Args:
         fn: The function, method, ``staticmethod`` or ``classmethod`` being decorated.
         decorator: The decorator's name, for error messages.
-        sync: Builds the wrapper for a plain function.
-        async_: Builds the wrapper (an ``async def``) for a coroutine function.
+        sync: Builds the wrapper, taking ``(*args, **kwargs)``, for a plain function.
+        async_: Builds the wrapper (an ``async def`` taking ``(*args, **kwargs)``) for a
+            coroutine function.
         attrs: Attributes to set on the wrapper, e.g. ``{"timer_stats": snapshot}``.
         allow_generators: False where wrapping a generator function would be a bug
             (caching or retrying a generator object).
@@ -66,7 +73,7 @@ def decorate(
     """
     target = check_target(fn, decorator, allow_generators=allow_generators)
     wrapper = async_(target) if is_async_callable(target) else sync(target)
-    functools.update_wrapper(wrapper, target)
+    functools.update_wrapper(wrapper, target, assigned=_ASSIGNED)
     if attrs:
         wrapper.__dict__.update(attrs)
     if isinstance(fn, (staticmethod, classmethod)):
@@ -97,11 +104,26 @@ def check_target(fn: Any, decorator: str, *, allow_generators: bool = True) -> C
 
 
 def bare_or_called(fn: F | None, decorator: str, apply: Callable[[F], F]) -> F | Callable[[F], F]:
-    """Support both ``@decorator`` (`fn` given) and ``@decorator(...)`` (`fn` is None).
+    """The one form of every decorator: ``@decorator`` (`fn` given) and ``@decorator()`` /
+    ``@decorator(option=...)`` (`fn` is None).
+
+    Args:
+        fn: The decorator's first positional argument: the function in bare use, else None.
+        decorator: The decorator's name, for the error message.
+        apply: The decorator, with its options already checked.
+
+    Returns:
+        ``apply(fn)`` in bare use, else `apply`.
 
     Raises:
         TypeError: Something other than a function was passed positionally, such as
             ``@retry(3)`` instead of ``@retry(max_attempts=3)``.
+
+    Example:
+        >>> def twice(fn=None, /, *, label="x"):
+        ...     return bare_or_called(fn, "twice", lambda f: lambda: (label, f(), f()))
+        >>> twice(lambda: 1)(), twice(label="y")(lambda: 2)()
+        (('x', 1, 1), ('y', 2, 2))
     """
     if fn is None:
         return apply
@@ -113,9 +135,30 @@ def bare_or_called(fn: F | None, decorator: str, apply: Callable[[F], F]) -> F |
     return apply(fn)
 
 
+def function_or_option(first: Any, default: Any = None) -> tuple[Any, Any]:
+    """Split the first positional argument of a decorator that also takes one option
+    positionally (``timer(name)``, ``log_calls(logger)``, ``cache_result(ttl)``).
+
+    Args:
+        first: The function in bare use, else the option's value.
+        default: The option's value in bare use.
+
+    Returns:
+        ``(function, default)`` in bare use, else ``(None, first)``: pass the function on to
+        `bare_or_called` and check the value like the option's keyword form.
+
+    Example:
+        >>> function_or_option(print, default=60.0)
+        (<built-in function print>, 60.0)
+        >>> function_or_option(30)
+        (None, 30)
+    """
+    return (first, default) if is_decoratable(first) else (None, first)
+
+
 def is_decoratable(obj: object) -> bool:
-    """Whether `obj` is something a decorator can wrap (for decorators whose first positional
-    parameter is an option, such as ``timer(name)`` or ``cache_result(ttl)``)."""
+    """Whether `obj` is something a decorator can wrap (a function in bare use, not an
+    option's value)."""
     return callable(obj) or isinstance(obj, (staticmethod, classmethod))
 
 

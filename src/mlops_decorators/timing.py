@@ -17,7 +17,14 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from . import _checks
-from ._core import accessor, decorate, is_decoratable, module_name, qualified_name
+from ._core import (
+    accessor,
+    bare_or_called,
+    decorate,
+    function_or_option,
+    module_name,
+    qualified_name,
+)
 from ._events import call_fields
 from ._report import StatsReport
 from ._stats import SUMMARY_FIELDS, CallStats, DurationSummary, default_registry
@@ -192,7 +199,8 @@ class Timer:
     Raises:
         TypeError: ``name`` is not a str or None, or ``logger`` is not a logger, a logger
             name or None.
-        ValueError: ``threshold`` is negative or ``level`` is not a logging level.
+        ValueError: ``threshold`` is negative or not finite, or ``level`` is not a logging
+            level.
 
     Example:
         >>> load = timer("load rows", threshold=0.5)
@@ -214,13 +222,11 @@ class Timer:
         level: int | str,
         threshold: float | timedelta | None,
     ) -> None:
-        if name is not None and not isinstance(name, str):
-            raise TypeError(f"name must be a str or None, got {type(name).__name__} {name!r}")
+        self.name = _checks.optional(_checks.instance_of, "name", name, str)
         _checks.logger("logger", logger, __name__)  # fail now, not at first use
-        self.name = name
         self._logger = logger
         self._level = _checks.log_level("level", level)
-        self._threshold_s = _checks.seconds("threshold", threshold, allow_none=True)
+        self._threshold_s = _checks.optional(_checks.seconds, "threshold", threshold)
         self._context_recorder: _Recorder | None = None
 
     def __repr__(self) -> str:
@@ -360,7 +366,8 @@ def timer(
 
     Raises:
         TypeError: An argument has the wrong type (e.g. ``logger=print``).
-        ValueError: ``threshold`` is negative or ``level`` is not a logging level.
+        ValueError: ``threshold`` is negative or not finite, or ``level`` is not a logging
+            level.
 
     Example:
         >>> import asyncio
@@ -374,9 +381,8 @@ def timer(
         >>> with timer("block"):
         ...     total = sum(range(10))
     """
-    if is_decoratable(name):
-        return Timer(None, logger, level, threshold)(name)  # type: ignore[arg-type]
-    return Timer(name, logger, level, threshold)  # type: ignore[arg-type]
+    fn, timer_name = function_or_option(name)
+    return bare_or_called(fn, "timer", Timer(timer_name, logger, level, threshold))
 
 
 def timer_stats(fn: Callable[..., object]) -> TimerStats:

@@ -8,7 +8,6 @@ backends, and misses, where concurrent identical calls share one computation.
 from __future__ import annotations
 
 import copy as copy_module
-import inspect
 import logging
 import sys
 import threading
@@ -18,7 +17,7 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 
-from .._core import qualified_name, unwrap_method
+from .._core import CallSignature, qualified_name, unwrap_method
 from .._events import RateLimit, call_fields
 from .._stats import Counter
 from ._keys import KeyMaker, stable_digest
@@ -233,13 +232,13 @@ class _Cache:
         self.name = qualified_name(target)
         module = getattr(target, "__module__", None) or "__main__"
         self.namespace = f"{module}.{self.name}" + ("" if version is None else f"@{version}")
-        try:
-            params = list(inspect.signature(target).parameters)
-        except (TypeError, ValueError) as exc:
+        signature = CallSignature(fn)
+        if not signature.readable:
             raise TypeError(
                 f"cache_result needs the signature of {self.name} to build keys, but it has "
-                f"none ({exc}); wrap it in a def with the parameters spelled out"
-            ) from None
+                "none; wrap it in a def with the parameters spelled out"
+            )
+        params = list(signature.signature.parameters)
         unknown = [name for name in ignore if name not in params]
         if unknown:
             raise ValueError(
@@ -254,12 +253,22 @@ class _Cache:
                 f"max_bytes={max_bytes!r} applies to the memory backend only; the size of "
                 f"{type(backend).__name__} is managed by the store itself"
             )
-        is_method = (
-            not isinstance(fn, (staticmethod, classmethod)) and bool(params) and params[0] == "self"
+        # An instance gets its own store, left out of the key; a class receiver stays in
+        # the key like any argument (classes are hashable and have stable names).
+        receiver = signature.receiver
+        self.per_instance = (
+            self.memory
+            and receiver == "self"
+            and not isinstance(fn, classmethod)
+            and receiver not in ignore
         )
-        self.per_instance = self.memory and is_method and "self" not in ignore
         self.keys = KeyMaker(
-            target, ignore=ignore, typed=typed, key=key, skip_first=self.per_instance
+            signature,
+            name=self.name,
+            ignore=ignore,
+            typed=typed,
+            key=key,
+            skip_first=self.per_instance,
         )
         self.ttl = ttl
         self.maxsize = maxsize

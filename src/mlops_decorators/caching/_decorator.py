@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from .. import _checks
-from .._core import accessor, check_target, decorate, is_decoratable
+from .._core import accessor, bare_or_called, check_target, decorate, function_or_option
 from ._cache import CacheBackend, CacheInfo, _Cache
 from ._memory import MemoryBackend
 
@@ -32,12 +32,16 @@ __all__ = ["cache_clear", "cache_info", "cache_invalidate", "cache_result"]
 
 
 def _check_backend(backend: Any) -> Any:
-    if backend is None or isinstance(backend, (MemoryBackend, CacheBackend)):
+    # A class has its methods as attributes too: `backend=SQLiteBackend` must not pass.
+    if backend is None or (
+        isinstance(backend, (MemoryBackend, CacheBackend)) and not isinstance(backend, type)
+    ):
         return backend
-    raise TypeError(
-        "backend must be None, a MemoryBackend, SQLiteBackend or RedisBackend, or an object "
-        "with get(key), set(key, value, ttl), delete(key) and clear(namespace) methods; got "
-        f"{type(backend).__name__} {backend!r}"
+    raise _checks.wrong_type(
+        "backend",
+        "None, a MemoryBackend, SQLiteBackend or RedisBackend instance, or an object with "
+        "get(key), set(key, value, ttl), delete(key) and clear(namespace) methods",
+        backend,
     )
 
 
@@ -46,14 +50,14 @@ def _check_ignore(ignore: Iterable[str] | str) -> tuple[str, ...]:
     try:
         result = tuple(names)
     except TypeError:
-        raise TypeError(
-            f"ignore must be a parameter name or an iterable of them, got "
-            f"{type(ignore).__name__} {ignore!r}"
+        raise _checks.wrong_type(
+            "ignore", "a parameter name or an iterable of them", ignore
         ) from None
     for name in result:
         if not isinstance(name, str):
             raise TypeError(
-                f"ignore must contain parameter names (str), got {type(name).__name__} {name!r}"
+                f"ignore must contain parameter names (str), got {type(name).__name__} {name!r} "
+                f"in {ignore!r}"
             )
     return result
 
@@ -145,24 +149,19 @@ def cache_result(
         True
     """
     options: dict[str, Any] = {
-        "maxsize": _checks.positive_int("maxsize", maxsize, allow_none=True),
-        "max_bytes": _checks.positive_int("max_bytes", max_bytes, allow_none=True),
+        "maxsize": _checks.optional(_checks.positive_int, "maxsize", maxsize),
+        "max_bytes": _checks.optional(_checks.positive_int, "max_bytes", max_bytes),
         "key": _checks.optional_callable("key", key),
         "ignore": _check_ignore(ignore),
         "typed": _checks.flag("typed", typed),
+        "version": _checks.optional(_checks.instance_of, "version", version, (str, int)),
         "backend": _check_backend(backend),
         "cache_none": _checks.flag("cache_none", cache_none),
         "copy": _checks.flag("copy", copy),
     }
-    if version is not None and (not isinstance(version, (str, int)) or isinstance(version, bool)):
-        raise TypeError(
-            f"version must be a str, an int or None, got {type(version).__name__} {version!r}"
-        )
-    options["version"] = version
-    if is_decoratable(ttl):
-        return _apply(ttl, ttl=60.0, **options)
-    options["ttl"] = _checks.seconds("ttl", ttl, allow_none=True, allow_zero=False)
-    return lambda fn: _apply(fn, **options)
+    bare, ttl = function_or_option(ttl, default=60.0)
+    options["ttl"] = _checks.time_limit("ttl", ttl)
+    return bare_or_called(bare, "cache_result", lambda fn: _apply(fn, **options))
 
 
 def _apply(fn: Any, **options: Any) -> Any:

@@ -262,8 +262,7 @@ def retry_context(
         >>> tries
         [1, 2]
     """
-    if not isinstance(name, str):
-        raise TypeError(f"name must be a str, got {type(name).__name__} {name!r}")
+    name = _checks.instance_of("name", name, str)
     policy = Policy(
         max_attempts=max_attempts,
         exceptions=exceptions,

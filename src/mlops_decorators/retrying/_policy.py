@@ -232,22 +232,22 @@ def _exception_filter(
         return classes, None
     if callable(value):
         return (), value
-    raise TypeError(
-        "exceptions must be an exception class, a tuple of exception classes or a predicate "
-        f"exc -> bool, got {type(value).__name__} {value!r}"
+    raise _checks.wrong_type(
+        "exceptions",
+        "an exception class, a tuple of exception classes or a predicate exc -> bool",
+        value,
     )
 
 
 def _jitter(value: object) -> str | float | None:
-    if value is None or value in JITTER_MODES:
-        return value
-    allowed = "jitter must be 'full', 'equal', 'decorrelated', None or a number of seconds >= 0"
     if isinstance(value, str):
-        raise ValueError(f"{allowed}, got {value!r}")
+        return _checks.one_of("jitter", value, JITTER_MODES)
     try:
-        return _checks.seconds("jitter", value)  # type: ignore[arg-type]
-    except TypeError:
-        raise TypeError(f"{allowed}, got {type(value).__name__} {value!r}") from None
+        return _checks.optional(_checks.seconds, "jitter", value)
+    except TypeError:  # name the modes too, not only the forms of seconds
+        modes = ", ".join(map(repr, JITTER_MODES))
+        allowed = f"{modes}, None, a number of seconds >= 0 or a timedelta"
+        raise _checks.wrong_type("jitter", allowed, value) from None
 
 
 class Policy:
@@ -287,21 +287,17 @@ class Policy:
         logger: logging.Logger | str | None,
         budget: RetryBudget | None,
     ) -> None:
-        self.max_attempts: int = _checks.positive_int("max_attempts", max_attempts)  # type: ignore[assignment]
+        self.max_attempts = _checks.positive_int("max_attempts", max_attempts)
         self.exception_classes, self.exception_predicate = _exception_filter(exceptions)
-        self.delay: float = _checks.seconds("delay", delay)  # type: ignore[assignment]
-        self.backoff = _checks.number("backoff", backoff, minimum=1)
-        self.max_delay: float = _checks.seconds("max_delay", max_delay)  # type: ignore[assignment]
+        self.delay = _checks.seconds("delay", delay)
+        self.backoff = _checks.number("backoff", backoff, ge=1)
+        self.max_delay = _checks.seconds("max_delay", max_delay)
         self.jitter = _jitter(jitter)
-        self.deadline = _checks.seconds("deadline", deadline, allow_none=True, allow_zero=False)
+        self.deadline = _checks.time_limit("deadline", deadline)
         self.check_result = _checks.optional_callable("retry_on_result", retry_on_result)
         self.giveup = _checks.optional_callable("giveup", giveup)
         self.on_retry = _checks.optional_callable("on_retry", on_retry)
-        if budget is not None and not isinstance(budget, RetryBudget):
-            raise TypeError(
-                f"budget must be a RetryBudget or None, got {type(budget).__name__} {budget!r}"
-            )
-        self.budget = budget
+        self.budget = _checks.optional(_checks.instance_of, "budget", budget, RetryBudget)
         _checks.logger("logger", logger, __name__)  # fail at decoration, resolve in `bind`
         self.logger: logging.Logger | str | None = logger
         self.name = ""
