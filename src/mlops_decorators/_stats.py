@@ -22,6 +22,8 @@ from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass, fields
 from types import MappingProxyType
 
+from ._checks import positive_int
+
 DEFAULT_WINDOW = 1024
 #: Exception types counted by name per series; later new types count under `OTHER_ERRORS`.
 DEFAULT_MAX_ERROR_TYPES = 20
@@ -464,8 +466,8 @@ class Registry:
     def __init__(
         self, *, window: int = DEFAULT_WINDOW, max_error_types: int = DEFAULT_MAX_ERROR_TYPES
     ) -> None:
-        self._window = window
-        self._max_error_types = max_error_types
+        self._window = positive_int("window", window)
+        self._max_error_types = positive_int("max_error_types", max_error_types)
         self._lock = threading.Lock()
         self._series: dict[tuple[str, Labels], Series] = {}
         self._owners: dict[str, tuple[str, object]] = {}

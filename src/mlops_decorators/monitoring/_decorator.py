@@ -426,46 +426,35 @@ class _Options:
         exporters: object,
         registry: object,
     ) -> None:
-        if name is not None and (not isinstance(name, str) or not name):
-            raise TypeError(
-                f"name must be a non-empty str or None, got {type(name).__name__} {name!r}"
-            )
-        self.name: str | None = name
+        self.name = _checks.optional(_checks.instance_of, "name", name, str)
+        if self.name == "":
+            raise _checks.wrong_value("name", "a non-empty str or None", name)
         self.labels: Labels | Callable[..., Any] | None = (
             labels if labels is None or callable(labels) else label_set("labels", labels)
         )
-        self.log_level = _checks.log_level("log_level", log_level)  # type: ignore[arg-type]
-        allowed = "capture_args must be 'on_error', True or False, got"
-        if not isinstance(capture_args, (bool, str)):
-            raise TypeError(f"{allowed} {type(capture_args).__name__} {capture_args!r}")
-        if capture_args not in (True, False, "on_error"):
-            raise ValueError(f"{allowed} {capture_args!r}")
-        self.capture_args: CaptureArgs = capture_args  # type: ignore[assignment]
-        self.system_metrics = _checks.flag("system_metrics", system_metrics)  # type: ignore[arg-type]
-        self.slow = _checks.seconds("slow", slow, allow_none=True)  # type: ignore[arg-type]
+        self.log_level = _checks.log_level("log_level", log_level)
+        self.capture_args: CaptureArgs = _checks.one_of(
+            "capture_args", capture_args, ("on_error", True, False)
+        )
+        self.system_metrics = _checks.flag("system_metrics", system_metrics)
+        self.slow = _checks.optional(_checks.seconds, "slow", slow, allow_zero=False)
         self.exporters = None if exporters is None else checked_exporters("exporters", exporters)
-        if registry is not None and not isinstance(registry, Registry):
-            raise TypeError(
-                "registry must be a StatsRegistry or None, got "
-                f"{type(registry).__name__} {registry!r}"
+        self.registry: Registry = (
+            _checks.optional(
+                _checks.instance_of, "registry", registry, Registry, what="a StatsRegistry"
             )
-        self.registry: Registry = registry or default_registry
+            or default_registry
+        )
 
 
 def checked_exporters(option: str, exporters: object) -> tuple[Exporter, ...]:
     """`exporters` as a tuple, each one checked to have a ``bind`` method."""
+    what = "a list of exporters (objects with a bind() method, such as PrometheusExporter())"
     if isinstance(exporters, (str, bytes)) or not isinstance(exporters, Iterable):
-        raise TypeError(
-            f"{option} must be a list of exporters such as [PrometheusExporter()], got "
-            f"{type(exporters).__name__} {exporters!r}"
-        )
+        raise _checks.wrong_type(option, what, exporters)
     checked = tuple(exporters)
-    for exporter in checked:
-        if not callable(getattr(exporter, "bind", None)):
-            raise TypeError(
-                f"{option} must hold exporters (objects with a bind() method, such as "
-                f"PrometheusExporter()), got {type(exporter).__name__} {exporter!r}"
-            )
+    if not all(callable(getattr(exporter, "bind", None)) for exporter in checked):
+        raise _checks.wrong_type(option, what, exporters)
     return checked
 
 

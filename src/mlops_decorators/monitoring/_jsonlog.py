@@ -7,6 +7,8 @@ import logging
 import time
 from typing import Any
 
+from .._checks import wrong_type
+
 # What every LogRecord carries; anything else on a record came from ``extra=``.
 _STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {
     "message",
@@ -43,6 +45,9 @@ class JsonFormatter(logging.Formatter):
 
     def __init__(self, *, fields: tuple[str, ...] = ()) -> None:
         super().__init__()
+        what = "a tuple of LogRecord attribute names such as ('process', 'lineno')"
+        if not isinstance(fields, tuple) or not all(isinstance(f, str) for f in fields):
+            raise wrong_type("fields", what, fields)
         self.fields = fields
 
     def format(self, record: logging.LogRecord) -> str:

@@ -13,6 +13,7 @@ import numbers
 import re
 from collections.abc import Mapping
 
+from .._checks import wrong_type, wrong_value
 from .._stats import Labels
 
 #: Distinct label sets kept per function; further ones go to the overflow set.
@@ -44,31 +45,30 @@ def label_set(option: str, labels: object) -> Labels:
     Example:
         >>> label_set("labels", {"model": "resnet50", "version": 2})
         (('model', 'resnet50'), ('version', '2'))
-        >>> label_set("labels", {"function": "x"})
+        >>> label_set("labels", {"function": "x"})  # doctest: +ELLIPSIS
         Traceback (most recent call last):
-        ValueError: labels key 'function' is set by monitor itself; choose another name
+        ValueError: labels must be a mapping of label names other than monitor's own (...), got ...
     """
     if not isinstance(labels, Mapping):
-        raise TypeError(
-            f"{option} must be a mapping of label names to values, such as "
-            f"{{'model': 'resnet50'}}, got {type(labels).__name__} {labels!r}"
-        )
+        raise wrong_type(option, "a mapping of label names to str or number values", labels)
     pairs = []
     for key, value in labels.items():
         if not isinstance(key, str):
-            raise TypeError(f"{option} keys must be str, got {type(key).__name__} {key!r}")
+            raise wrong_type(option, "a mapping with str keys (label names)", labels)
         if not _KEY.match(key) or key.startswith("__"):
-            raise ValueError(
-                f"{option} key {key!r} is no valid label name: letters, digits and '_', "
-                "not starting with a digit or '__'"
+            raise wrong_value(
+                option,
+                "a mapping of label names (letters, digits and '_', not starting with a digit "
+                "or '__')",
+                labels,
             )
         if key in RESERVED:
-            raise ValueError(f"{option} key {key!r} is set by monitor itself; choose another name")
-        if not isinstance(value, (str, numbers.Real)):
-            raise TypeError(
-                f"{option} value of {key!r} must be a str or a number, got "
-                f"{type(value).__name__} {value!r}"
+            own = ", ".join(sorted(RESERVED))
+            raise wrong_value(
+                option, f"a mapping of label names other than monitor's own ({own})", labels
             )
+        if not isinstance(value, (str, numbers.Real)):
+            raise wrong_type(option, "a mapping of label names to str or number values", labels)
         pairs.append((key, str(value)[:MAX_LABEL_VALUE]))
     return tuple(sorted(pairs))
 

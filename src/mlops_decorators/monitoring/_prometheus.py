@@ -18,6 +18,7 @@ import weakref
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
+from .._checks import instance_of, optional
 from .._stats import DURATION_BUCKETS_S, Registry
 from ._data import MonitoredSeries
 
@@ -86,11 +87,10 @@ class PrometheusExporter:
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         prometheus_client = _import()
-        if registry is not None and not isinstance(registry, prometheus_client.CollectorRegistry):
-            raise TypeError(
-                "registry must be a prometheus_client.CollectorRegistry or None, got "
-                f"{type(registry).__name__} {registry!r}"
-            )
+        what = "a prometheus_client.CollectorRegistry"
+        registry = optional(
+            instance_of, "registry", registry, prometheus_client.CollectorRegistry, what=what
+        )
         self.multiprocess = "PROMETHEUS_MULTIPROC_DIR" in os.environ
         self._collector = (
             None if self.multiprocess else _collector(registry or prometheus_client.REGISTRY)

@@ -12,6 +12,7 @@ import socket
 import weakref
 from collections.abc import Iterable, Mapping
 
+from .._checks import instance_of, integer, wrong_type, wrong_value
 from ._data import MonitoredSeries
 
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.]*\Z")
@@ -70,16 +71,12 @@ class StatsDExporter:
         prefix: str = "mlops",
         tags: Mapping[str, str] | Iterable[str] | None = None,
     ) -> None:
-        if not isinstance(host, str):
-            raise TypeError(f"host must be a str, got {type(host).__name__} {host!r}")
-        if isinstance(port, bool) or not isinstance(port, int):
-            raise TypeError(f"port must be an int, got {type(port).__name__} {port!r}")
-        if not 0 < port < 65536:
-            raise ValueError(f"port must be an int from 1 to 65535, got {port!r}")
-        if not isinstance(prefix, str) or not _NAME.match(prefix):
-            raise (TypeError if not isinstance(prefix, str) else ValueError)(
-                "prefix must be a metric name (letters, digits, '_' and '.', starting with a "
-                f"letter), got {type(prefix).__name__} {prefix!r}"
+        host = instance_of("host", host, str)
+        port = integer("port", port, ge=1, le=65535)
+        prefix = instance_of("prefix", prefix, str)
+        if not _NAME.match(prefix):
+            raise wrong_value(
+                "prefix", "a metric name (letters, digits, '_' and '.', from a letter)", prefix
             )
         self.prefix = prefix
         self.tags = _constant_tags(tags)
@@ -109,20 +106,17 @@ class StatsDExporter:
         self._closer()
 
 
-def _constant_tags(tags: Mapping[str, str] | Iterable[str] | None) -> list[str]:
+def _constant_tags(tags: object) -> list[str]:
+    what = "a mapping such as {'env': 'prod'}, 'key:value' strings or None"
     if tags is None:
         return []
     if isinstance(tags, Mapping):
         return [_tag(str(key), str(value)) for key, value in tags.items()]
     if isinstance(tags, (str, bytes)) or not isinstance(tags, Iterable):
-        raise TypeError(
-            "tags must be a mapping such as {'env': 'prod'}, 'key:value' strings or None, "
-            f"got {type(tags).__name__} {tags!r}"
-        )
+        raise wrong_type("tags", what, tags)
     checked = list(tags)
-    for tag in checked:
-        if not isinstance(tag, str):
-            raise TypeError(f"tags must hold str, got {type(tag).__name__} {tag!r}")
+    if not all(isinstance(tag, str) for tag in checked):
+        raise wrong_type("tags", what, tags)
     return [_UNSAFE.sub("_", tag) for tag in checked]
 
 
