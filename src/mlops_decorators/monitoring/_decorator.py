@@ -70,6 +70,12 @@ _labels_warning = RateLimit(WARN_EVERY_S)
 _values = Summarizer(MAX_REPR, DEFAULT_REDACT)
 
 
+# An exporter's observer of one label set, with its exporter (named when it fails); and what
+# its start() returned for one call.
+_Bound = tuple[CallObserver, Exporter]
+_Started = tuple[CallObserver, Exporter, object]
+
+
 class _Defaults:
     """The process-wide default exporters, and the functions that use them."""
 
@@ -87,7 +93,7 @@ class _Target:
 
     __slots__ = ("finish", "labels", "observers", "record", "series", "start")
 
-    def __init__(self, series: Series, observers: tuple[CallObserver, ...]) -> None:
+    def __init__(self, series: Series, observers: tuple[_Bound, ...]) -> None:
         self.series = series
         self.labels = dict(series.labels)
         self.start = series.start
@@ -210,7 +216,7 @@ class _Function:
 
     # -- exporters -------------------------------------------------------------------------
 
-    def _bind(self, series: Series) -> tuple[CallObserver, ...]:
+    def _bind(self, series: Series) -> tuple[_Bound, ...]:
         exporters = _defaults.exporters if self.exporters is None else self.exporters
         about = MonitoredSeries(self.name, dict(series.labels), self.registry, series)
         observers = []
@@ -221,7 +227,7 @@ class _Function:
                 self.export_failed(exporter, exc)
                 continue
             if observer is not None:
-                observers.append(observer)
+                observers.append((observer, exporter))
         return tuple(observers)
 
     def rebind(self) -> None:
@@ -244,26 +250,26 @@ class _Function:
                 extra=call_fields(self.name, error=exc),
             )
 
-    def start(self, observers: tuple[CallObserver, ...]) -> list[tuple[CallObserver, object]]:
+    def start(self, observers: tuple[_Bound, ...]) -> list[_Started]:
         started = []
-        for observer in observers:
+        for observer, exporter in observers:
             try:
-                started.append((observer, observer.start()))
+                started.append((observer, exporter, observer.start()))
             except Exception as exc:
-                self.export_failed(observer, exc)
+                self.export_failed(exporter, exc)
         return started
 
     def _finish(
         self,
-        started: list[tuple[CallObserver, object]],
+        started: list[_Started],
         seconds: float,
         error: BaseException | None,
     ) -> None:
-        for observer, token in reversed(started):  # nested contexts close innermost first
+        for observer, exporter, token in reversed(started):  # innermost context closes first
             try:
                 observer.finish(token, seconds, error)
             except Exception as exc:
-                self.export_failed(observer, exc)
+                self.export_failed(exporter, exc)
 
     # -- resources -------------------------------------------------------------------------
 
@@ -286,7 +292,7 @@ class _Function:
         elapsed_ns: int,
         args: tuple[Any, ...],
         kwargs: dict[str, Any],
-        started: list[tuple[CallObserver, object]] | None,
+        started: list[_Started] | None,
         usage: tuple[int, int] | None,
     ) -> None:
         """After a call that returned, when something more than recording was asked for."""
@@ -319,7 +325,7 @@ class _Function:
         error: BaseException,
         args: tuple[Any, ...],
         kwargs: dict[str, Any],
-        started: list[tuple[CallObserver, object]] | None,
+        started: list[_Started] | None,
         usage: tuple[int, int] | None,
     ) -> None:
         """After a call that raised: count it, tell the exporters, log it. Never raises."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from .._checks import instance_of, optional
 from .._stats import DURATION_BUCKETS_S
 from ._data import MonitoredSeries
 
@@ -43,6 +44,7 @@ class OpenTelemetryExporter:
 
     Raises:
         ImportError: opentelemetry-api is not installed.
+        TypeError: A provider is not an OpenTelemetry provider.
 
     Example:
         >>> from opentelemetry.sdk.trace import TracerProvider
@@ -77,6 +79,8 @@ class OpenTelemetryExporter:
             ) from exc
         from .. import __version__
 
+        optional(instance_of, "tracer_provider", tracer_provider, trace.TracerProvider)
+        optional(instance_of, "meter_provider", meter_provider, metrics.MeterProvider)
         self.tracer = trace.get_tracer(_SCOPE, __version__, tracer_provider=tracer_provider)
         # Looked up once: a call only calls them.
         self.attach, self.detach = context.attach, context.detach
