@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from mlops_decorators import cache_result, log_calls, monitor, retry, timer
+from mlops_decorators import cache_result, log_calls, memory_guard, monitor, retry, timer
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,7 @@ ROWS = [
     Row(log_calls, {"max_repr": 20}, ("mlops", "DEBUG")),
     Row(retry, {"max_attempts": 2}, (2,), lambda fn: fn.retry_stats().calls),
     Row(cache_result, {"maxsize": 8}, (60, 8), lambda fn: fn.cache_info().misses),
+    Row(memory_guard, {"max_percent": 99}, (90,), lambda fn: fn.memory_guard_stats().calls),
     Row(monitor, {"slow": 1.0}, ("load",), lambda fn: fn.monitor_stats().calls),
 ]
 WITH_ACCESSOR = [row for row in ROWS if row.counted is not None]

@@ -83,6 +83,17 @@ def test_light_decorators_load_only_their_modules_and_no_heavy_library() -> None
     assert {"mlops_decorators.timing", "mlops_decorators.call_logging"} <= set(loaded["submodules"])
 
 
+@pytest.mark.skipif(not Path("/proc/meminfo").exists(), reason="psutil is the reader off Linux")
+def test_memory_guard_reads_memory_without_psutil_or_numpy() -> None:
+    loaded = loaded_after(
+        "from mlops_decorators import memory_guard\n"
+        "        memory_guard(max_percent=100, estimate='1MiB')(lambda: None)()"
+    )
+    assert not set(loaded["libraries"]) & {*HEAVY, "pynvml", "asyncio"}
+    assert "mlops_decorators.memory" in loaded["submodules"]
+    assert "mlops_decorators._resources" in loaded["submodules"]
+
+
 def test_all_is_the_lazy_map_plus_version_and_every_name_resolves() -> None:
     exports = mlops_decorators._EXPORTS
     assert set(mlops_decorators.__all__) == {*exports, "__version__"}

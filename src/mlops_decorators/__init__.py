@@ -39,7 +39,15 @@ if TYPE_CHECKING:
         cache_result,
     )
     from .call_logging import DEFAULT_REDACT, log_calls
-    from .exceptions import MlopsDecoratorsError, RetryExhaustedError
+    from .exceptions import MemoryGuardError, MlopsDecoratorsError, RetryExhaustedError
+    from .memory import (
+        GpuReading,
+        MemoryGuardStats,
+        MemoryProbe,
+        MemoryReading,
+        memory_guard,
+        memory_guard_stats,
+    )
     from .monitoring import (
         Exporter,
         JsonFormatter,
@@ -89,8 +97,15 @@ _EXPORTS: dict[str, str] = {
     "cache_result": "caching",
     "DEFAULT_REDACT": "call_logging",
     "log_calls": "call_logging",
+    "MemoryGuardError": "exceptions",
     "MlopsDecoratorsError": "exceptions",
     "RetryExhaustedError": "exceptions",
+    "GpuReading": "memory",
+    "MemoryGuardStats": "memory",
+    "MemoryProbe": "memory",
+    "MemoryReading": "memory",
+    "memory_guard": "memory",
+    "memory_guard_stats": "memory",
     "Exporter": "monitoring",
     "JsonFormatter": "monitoring",
     "MonitoredSeries": "monitoring",
@@ -128,8 +143,13 @@ __all__ = [
     "CacheBackend",
     "CacheInfo",
     "Exporter",
+    "GpuReading",
     "JsonFormatter",
     "MemoryBackend",
+    "MemoryGuardError",
+    "MemoryGuardStats",
+    "MemoryProbe",
+    "MemoryReading",
     "MlopsDecoratorsError",
     "MonitorStats",
     "MonitoredSeries",
@@ -154,6 +174,8 @@ __all__ = [
     "cache_result",
     "get_timer_stats",
     "log_calls",
+    "memory_guard",
+    "memory_guard_stats",
     "monitor",
     "monitor_stats",
     "reset_retry_settings",

@@ -245,6 +245,80 @@ class CallSignature:
             arguments.pop(self.receiver, None)
         return arguments
 
+    def passed(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+        """The arguments a call passed, by parameter name (receiver and defaults left out),
+        for logs: ``arg0``, ``arg1``... and the keywords when the call does not fit the
+        signature (it is about to raise `TypeError` itself).
+
+        Example:
+            >>> def scale(x: int, factor: int = 2) -> int: ...
+            >>> CallSignature(scale).passed((3,), {})
+            {'x': 3}
+            >>> CallSignature(scale).passed((1, 2, 3), {})
+            {'arg0': 1, 'arg1': 2, 'arg2': 3}
+        """
+        try:
+            return self.bind(args, kwargs, apply_defaults=False)
+        except TypeError:
+            return {f"arg{i}": value for i, value in enumerate(args)} | kwargs
+
+    def by_name(
+        self, target: Callable[..., Any], option: str, function: str
+    ) -> Callable[[tuple[Any, ...], dict[str, Any]], Any]:
+        """A caller of `target` (an option's callable: an estimate, a fallback, labels) with a
+        call's arguments by parameter name: those `target` declares (all of them if it takes
+        ``**kwargs``), the receiver included when `target` names it.
+
+        Args:
+            target: The option's callable.
+            option: The option's name, for the error message.
+            function: The decorated function's name, for the error message.
+
+        Returns:
+            ``caller(args, kwargs)``, returning what `target` returns. Where either signature
+            cannot be read, the caller passes the call's arguments on as they are.
+
+        Raises:
+            TypeError: `target` requires a parameter the call cannot pass it by name.
+
+        Example:
+            >>> def fit(X: list[int], y: list[int], epochs: int = 10) -> None: ...
+            >>> size_of = CallSignature(fit).by_name(lambda X: 8 * len(X), "estimate", "fit")
+            >>> size_of(([1, 2, 3], [0, 1, 0]), {"epochs": 5})
+            24
+        """
+        try:
+            wanted = inspect.signature(target).parameters
+        except (TypeError, ValueError):  # no signature to read (some builtins)
+            return lambda args, kwargs: target(*args, **kwargs)
+        if not self.readable:
+            return lambda args, kwargs: target(*args, **kwargs)
+        by_name = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+        for parameter in wanted.values():
+            if parameter.default is not inspect.Parameter.empty:
+                continue
+            if parameter.kind is inspect.Parameter.POSITIONAL_ONLY or (
+                parameter.kind in by_name and parameter.name not in self.signature.parameters
+            ):
+                raise TypeError(
+                    f"{option} {qualified_name(target)} needs parameter {parameter.name!r}, "
+                    f"which {function}() does not pass by name; {option} is called with the "
+                    "call's arguments by parameter name (the ones it declares)"
+                )
+        takes_all = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in wanted.values())
+        chosen = None if takes_all else [n for n, p in wanted.items() if p.kind in by_name]
+        receiver = self.receiver if chosen is None or self.receiver in chosen else None
+
+        def call(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+            arguments = self.bind(args, kwargs)
+            if receiver is not None:
+                arguments[receiver] = args[0]
+            if chosen is not None:
+                arguments = {name: arguments[name] for name in chosen if name in arguments}
+            return target(**arguments)
+
+        return call
+
 
 def _defined_in_class(fn: Any) -> bool:
     """Whether `fn`'s ``__qualname__`` says it was defined in a class body."""
@@ -311,81 +385,3 @@ def accessor(fn: Callable[..., object], name: str, decorator: str) -> Any:
     if not attached(found):
         raise TypeError(f"{name}() needs a function decorated with @{decorator}; got {fn!r}")
     return getattr(found, name)
-
-
-def passed_arguments(
-    signature: CallSignature, args: tuple[Any, ...], kwargs: dict[str, Any]
-) -> dict[str, Any]:
-    """The arguments a call passed, by parameter name (receiver and defaults left out), for
-    logs: ``arg0``, ``arg1``... and the keywords when the call does not fit the signature
-    (it is about to raise `TypeError` itself).
-
-    Example:
-        >>> def scale(x: int, factor: int = 2) -> int: ...
-        >>> passed_arguments(CallSignature(scale), (3,), {})
-        {'x': 3}
-        >>> passed_arguments(CallSignature(scale), (1, 2, 3), {})
-        {'arg0': 1, 'arg1': 2, 'arg2': 3}
-    """
-    try:
-        return signature.bind(args, kwargs, apply_defaults=False)
-    except TypeError:
-        return {f"arg{i}": value for i, value in enumerate(args)} | kwargs
-
-
-def by_name(
-    option: str, target: Callable[..., Any], fn: Callable[..., Any]
-) -> Callable[[tuple[Any, ...], dict[str, Any]], Any]:
-    """Call `target` with a call's arguments by parameter name: the ones it declares (all of
-    them if it takes ``**kwargs``), the receiver included when it names it. For options that
-    are functions of the call's arguments (``labels=lambda model: {"model": model}``).
-
-    Args:
-        option: The option's name, for the error message.
-        target: The option's callable.
-        fn: The decorated function.
-
-    Returns:
-        ``call(args, kwargs)``, calling `target` with what it declares.
-
-    Raises:
-        TypeError: `target` requires a parameter `fn` does not pass by name.
-
-    Example:
-        >>> def predict(model: str, batch: list[int]) -> None: ...
-        >>> labels = by_name("labels", lambda model: {"model": model}, predict)
-        >>> labels(("resnet", [1, 2]), {})
-        {'model': 'resnet'}
-    """
-    signature = CallSignature(fn)
-    wanted: Mapping[str, inspect.Parameter] | None
-    try:
-        wanted = inspect.signature(target).parameters
-    except (TypeError, ValueError):  # no signature to read (some builtins): pass everything
-        wanted = None
-    if not signature.readable or wanted is None:
-        return lambda args, kwargs: target(*args, **kwargs)
-    names = set(signature.signature.parameters)
-    by_keyword = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
-    for parameter in wanted.values():
-        required = parameter.default is inspect.Parameter.empty
-        unknown = parameter.kind in by_keyword and parameter.name not in names
-        if required and (unknown or parameter.kind is inspect.Parameter.POSITIONAL_ONLY):
-            raise TypeError(
-                f"{option} {qualified_name(target)} needs parameter {parameter.name!r}, which "
-                f"{qualified_name(fn)}() does not pass by name; {option} is called with the "
-                f"call's arguments by parameter name (the ones it declares)"
-            )
-    takes_all = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in wanted.values())
-    chosen = None if takes_all else [n for n, p in wanted.items() if p.kind in by_keyword]
-    receiver = signature.receiver if chosen is None or signature.receiver in chosen else None
-
-    def call(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        arguments = signature.bind(args, kwargs)
-        if receiver is not None:
-            arguments[receiver] = args[0]
-        if chosen is not None:
-            arguments = {name: arguments[name] for name in chosen if name in arguments}
-        return target(**arguments)
-
-    return call

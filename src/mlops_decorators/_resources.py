@@ -382,7 +382,6 @@ class SystemProbe:
             now = self._clock()
             if now < self._refresh_at:
                 return  # another thread just did it
-            self._refresh_at = now + LIMITS_TTL_S
             if not self._searched:
                 self._searched = True
                 try:
@@ -391,6 +390,8 @@ class SystemProbe:
                     self.problem = str(exc)
             if self._cgroup is not None:
                 self._limited = self._limits(self._cgroup)
+            # Last: until now, other threads wait on the lock instead of reading old limits.
+            self._refresh_at = now + LIMITS_TTL_S
 
     def _limits(self, cgroup: Cgroup) -> tuple[_Limited, ...]:
         source = CGROUP_V1 if cgroup.version == 1 else CGROUP_V2
@@ -472,6 +473,19 @@ class SystemProbe:
             self.gpu_problem = f"NVML is not usable here: {exc}"
             return None
 
+    def _after_fork_in_child(self) -> None:
+        # Decorated functions keep this probe across fork (gunicorn --preload, DataLoader
+        # workers): make it the child's. The lock may have been held by a parent thread; the
+        # /proc/self/statm descriptor names the parent; NVML is not fork-safe. The cgroup and
+        # /proc/meminfo descriptors stay valid: the child is in the same cgroup.
+        self._lock = threading.Lock()
+        self._process = None
+        self._nvml = None
+        self._gpu_searched = False
+        if self._statm is not None:
+            self._statm.close()
+            self._statm = self._open_if(f"{self._proc}/self/statm")
+
     def close(self) -> None:
         """Close the files kept open (the probe must not be used afterwards)."""
         for file in (self._meminfo, self._statm, *self._files.values(), *self._retired):
@@ -536,7 +550,8 @@ _default_lock = threading.Lock()
 
 
 def system_probe() -> SystemProbe:
-    """The process-wide `SystemProbe`, created at first use (and anew in a forked child)."""
+    """The process-wide `SystemProbe`, created at first use (a forked child keeps it, made
+    the child's: its RSS is the child's)."""
     global _default
     if _default is None:
         with _default_lock:
@@ -546,12 +561,10 @@ def system_probe() -> SystemProbe:
 
 
 def _after_fork_in_child() -> None:
-    # The child's /proc/self/statm kept open would be the parent's; start over.
-    global _default, _default_lock
+    global _default_lock
     _default_lock = threading.Lock()
     if _default is not None:
-        _default.close()
-        _default = None
+        _default._after_fork_in_child()
 
 
 if hasattr(os, "register_at_fork"):  # not on Windows

@@ -20,7 +20,6 @@ from ._core import (
     decorate,
     function_or_option,
     module_name,
-    passed_arguments,
     qualified_name,
 )
 from ._events import CALL_ARGS, DURATION_S, RESULT, call_fields
@@ -60,7 +59,7 @@ class _CallLog:
 
     def arguments(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, str]:
         """Summaries of the arguments as the function sees them (receiver left out)."""
-        return self.values.arguments(passed_arguments(self.signature, args, kwargs))
+        return self.values.arguments(self.signature.passed(args, kwargs))
 
     def started(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> int:
         extra = call_fields(self.name)

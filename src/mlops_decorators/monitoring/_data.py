@@ -46,13 +46,13 @@ class MonitorStats:
     Example:
         >>> from mlops_decorators import monitor, monitor_stats
         >>> @monitor
-        ... def parse(text: str) -> int:
+        ... def parse_count(text: str) -> int:
         ...     return int(text)
-        >>> parse("7")
+        >>> parse_count("7")
         7
-        >>> stats = monitor_stats(parse)
+        >>> stats = monitor_stats(parse_count)
         >>> stats.name, stats.calls, stats.error_count, stats.error_rate
-        ('parse', 1, 0, 0.0)
+        ('parse_count', 1, 0, 0.0)
     """
 
     name: str

@@ -24,10 +24,8 @@ from .._core import (
     CallSignature,
     accessor,
     bare_or_called,
-    by_name,
     decorate,
     module_name,
-    passed_arguments,
     qualified_name,
     unwrap_method,
 )
@@ -35,6 +33,8 @@ from .._events import (
     CALL_ARGS,
     CPU_S,
     LABELS,
+    MEMORY_LIMIT_FILE,
+    MEMORY_SOURCE,
     OUTCOME,
     RSS_DELTA_BYTES,
     SYSTEM,
@@ -160,7 +160,7 @@ class _Function:
             with _defaults.lock:
                 _defaults.users.add(self)
         if callable(labels):
-            self.target_of = by_name("labels", labels, fn)
+            self.target_of = self.signature.by_name(labels, "labels", qualified_name(fn))
             self.fixed = None
         else:
             self.fixed = self._target(labels or ())
@@ -306,7 +306,7 @@ class _Function:
             return
         extra = self._fields(target, seconds, None, used)
         if self.capture is True:
-            extra[CALL_ARGS] = _values.arguments(passed_arguments(self.signature, args, kwargs))
+            extra[CALL_ARGS] = _values.arguments(self.signature.passed(args, kwargs))
         if slow:
             self.logger.warning(
                 "%s was slow: %s (slow= %s)",
@@ -345,7 +345,7 @@ class _Function:
         extra = self._fields(target, seconds, error, used)
         if failure:
             if self.capture:
-                extra[CALL_ARGS] = _values.arguments(passed_arguments(self.signature, args, kwargs))
+                extra[CALL_ARGS] = _values.arguments(self.signature.passed(args, kwargs))
             extra[SYSTEM] = system_state()
         self.logger.log(
             level,
@@ -396,14 +396,14 @@ def system_state() -> dict[str, Any]:
         rss = probe.rss()
     except Exception as exc:  # no reading must hide the function's own error
         return {"error": f"{type(exc).__name__}: {exc}"}
-    source = reading.source if reading.where is None else f"{reading.source} ({reading.where})"
     return {
         "rss_bytes": rss,
         "rss": format_bytes(rss),
         "cpu_time_s": time.process_time(),
         "memory_available_bytes": reading.available,
         "memory_limit_bytes": reading.limit,
-        "memory_source": source,
+        MEMORY_SOURCE: reading.source,
+        MEMORY_LIMIT_FILE: reading.where,
     }
 
 
@@ -612,14 +612,14 @@ class Monitor:
             >>> import asyncio
             >>> from mlops_decorators import monitor
             >>> @monitor(labels={"model": "tiny"}, slow=1.0)
-            ... async def predict(rows: list[float]) -> float:
+            ... async def predict_proba(rows: list[float]) -> float:
             ...     await asyncio.sleep(0)
             ...     return sum(rows)
-            >>> asyncio.run(predict([0.5, 0.25]))
+            >>> asyncio.run(predict_proba([0.5, 0.25]))
             0.75
-            >>> stats = predict.monitor_stats()
+            >>> stats = predict_proba.monitor_stats()
             >>> stats.name, stats.calls, dict(stats.labels)
-            ('predict', 1, {'model': 'tiny'})
+            ('predict_proba', 1, {'model': 'tiny'})
         """
         options = _Options(
             name, labels, log_level, capture_args, system_metrics, slow, exporters, registry
@@ -639,14 +639,14 @@ class Monitor:
         Example:
             >>> from mlops_decorators import monitor
             >>> @monitor
-            ... def load(path: str) -> str:
+            ... def read_table(path: str) -> str:
             ...     return path
-            >>> load("data.csv")
+            >>> read_table("data.csv")
             'data.csv'
             >>> print(monitor.report())  # doctest: +ELLIPSIS +NORMALIZE_WHITESPACE
             name calls errors error rate total mean p50 p95 p99 max
             ...
-            load 1 0 0.0% ...
+            read_table 1 0 0.0% ...
         """
         return StatsReport((registry or default_registry).snapshots())
 
