@@ -41,10 +41,8 @@ class StatsReport(str):
     itself), HTML for Jupyter.
 
     A `str`, so code that used ``timer_report()``'s text keeps working; its ``repr()`` is the
-    table too, so a REPL or a notebook shows the table, not an escaped string.
-
-    Args:
-        rows: Snapshots to show; those with no finished call are left out.
+    table too, so a REPL or a notebook shows the table, not an escaped string. Made from
+    registry snapshots, ``StatsReport(snapshots)``; those with no finished call are left out.
 
     Attributes:
         rows: The snapshots shown, in table order.

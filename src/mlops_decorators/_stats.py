@@ -448,7 +448,7 @@ class Registry:
         window: Durations each series keeps for percentiles.
         max_error_types: Exception types each series counts by name.
 
-    Example:
+    Examples:
         >>> registry = Registry()
         >>> registry.series("fit") is registry.series("fit")
         True

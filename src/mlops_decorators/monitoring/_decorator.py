@@ -663,7 +663,7 @@ class Monitor:
             ``p99_s``), the histogram ``buckets`` (upper bound -> cumulative count),
             ``last_error``, ``cpu_s`` and ``max_rss_delta_bytes``.
 
-        Example:
+        Examples:
             >>> import json
             >>> from mlops_decorators import StatsRegistry, monitor
             >>> registry = StatsRegistry()

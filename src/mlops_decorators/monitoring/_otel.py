@@ -46,7 +46,7 @@ class OpenTelemetryExporter:
         ImportError: opentelemetry-api is not installed.
         TypeError: A provider is not an OpenTelemetry provider.
 
-    Example:
+    Examples:
         >>> from opentelemetry.sdk.trace import TracerProvider
         >>> from opentelemetry.sdk.trace.export import SimpleSpanProcessor
         >>> from opentelemetry.sdk.trace.export.in_memory_span_exporter import (
