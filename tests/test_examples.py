@@ -16,6 +16,7 @@ EXPECTED: dict[str, str | None] = {
     "log_calls_feature_pipeline.py": "features=ndarray(shape=(10000, 3), dtype=float32)",
     "retry_flaky_service.py": "refused by the budget",
     "cache_embeddings.py": "cached arrays are read-only",
+    "monitor_pipeline.py": 'mlops_errors_total{batch="",error_type="CorruptRecordError"',
     "memory_guard_batch.py": "fallback: scored 1,000,000 rows in 20 chunks of 50,000",
 }
 
