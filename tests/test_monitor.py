@@ -761,3 +761,15 @@ def test_stats_type_and_accessor_agree(registry: StatsRegistry) -> None:
     assert isinstance(f.monitor_stats(), MonitorStats)  # type: ignore[attr-defined]
     assert f.monitor_stats() == monitor_stats(f)  # type: ignore[attr-defined]
     assert repr(monitor) == "<monitor decorator>"
+
+
+def test_durations_waiting_to_be_folded_stay_bounded(registry: StatsRegistry) -> None:
+    @monitor(registry=registry, name="busy")
+    def busy() -> None:
+        pass
+
+    for _ in range(1000):
+        busy()
+    [series] = [registry.series("busy")]
+    assert len(series.durations._pending) < series.durations.FOLD_EVERY
+    assert monitor_stats(busy).calls == 1000

@@ -43,7 +43,15 @@ from .._events import (
 )
 from .._report import StatsReport
 from .._resources import system_probe, tightest
-from .._stats import Counter, Labels, Registry, Series, combine, default_registry
+from .._stats import (
+    Counter,
+    DurationWindow,
+    Labels,
+    Registry,
+    Series,
+    combine,
+    default_registry,
+)
 from .._values import DEFAULT_REDACT, Summarizer, format_bytes, format_duration
 from ._data import CallObserver, Exporter, MonitoredSeries, MonitorStats, monitor_stats_of, plain
 from ._labels import MAX_LABEL_SETS, label_set, overflow
@@ -91,7 +99,7 @@ _defaults = _Defaults()
 class _Target:
     """One label set of one function: its series and its exporters' observers."""
 
-    __slots__ = ("finish", "labels", "observers", "record", "series", "start")
+    __slots__ = ("append", "finish", "fold", "labels", "observers", "record", "series", "start")
 
     def __init__(self, series: Series, observers: tuple[_Bound, ...]) -> None:
         self.series = series
@@ -99,6 +107,8 @@ class _Target:
         self.start = series.start
         self.finish = series.finish
         self.record = series.record
+        self.append = series.append
+        self.fold = series.fold
         self.observers = observers
 
 
@@ -471,6 +481,7 @@ def _decorate(fn: Callable[P, R], options: _Options) -> Callable[P, R]:
     start, done, failed = state.start, state.done, state.failed
     is_enabled, level = state.logger.isEnabledFor, state.level
     system, slow_ns = state.system, state.slow_ns
+    fold_every = DurationWindow.FOLD_EVERY
     usage = state.usage
 
     def make_sync(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -487,8 +498,9 @@ def _decorate(fn: Callable[P, R], options: _Options) -> Callable[P, R]:
                 failed(target, perf_counter_ns() - begin, exc, args, kwargs, started, before)
                 raise
             elapsed = perf_counter_ns() - begin
-            target.record(elapsed)
-            target.finish()
+            target.append(elapsed)
+            if not target.finish() % fold_every:
+                target.fold()
             if started is not None or before is not None or elapsed >= slow_ns or is_enabled(level):
                 done(target, elapsed, args, kwargs, started, before)
             return result
@@ -509,8 +521,9 @@ def _decorate(fn: Callable[P, R], options: _Options) -> Callable[P, R]:
                 failed(target, perf_counter_ns() - begin, exc, args, kwargs, started, before)
                 raise
             elapsed = perf_counter_ns() - begin
-            target.record(elapsed)
-            target.finish()
+            target.append(elapsed)
+            if not target.finish() % fold_every:
+                target.fold()
             if started is not None or before is not None or elapsed >= slow_ns or is_enabled(level):
                 done(target, elapsed, args, kwargs, started, before)
             return result
