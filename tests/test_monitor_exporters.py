@@ -513,3 +513,83 @@ def test_json_formatter_writes_a_failure_as_one_searchable_line(
     assert data["exc_info"].startswith("Traceback (most recent call last)")
     assert data["time"].endswith("Z")
     assert "t0k3n" not in line
+
+
+def test_prometheus_multiprocess_writes_each_call_through_prometheus_metrics(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The per-call writer of multiprocess mode, in this process (prometheus_client keeps the
+    values in memory here: it chose its value class when first imported)."""
+    from mlops_decorators.monitoring import _prometheus
+
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", "/nonexistent")
+    monkeypatch.setattr(_prometheus, "_metrics", {})
+    exporter = PrometheusExporter()
+    assert exporter.multiprocess
+    assert repr(exporter) == "PrometheusExporter(multiprocess=True)"
+    release = threading.Event()
+
+    @monitor(
+        name="written",
+        registry=StatsRegistry(max_error_types=1),
+        exporters=[exporter],
+        labels={"kind": "k"},
+    )
+    def written(error: type[Exception] | None = None, hold: bool = False) -> None:
+        if hold:
+            release.wait()
+        if error is not None:
+            raise error("x")
+
+    written()
+    for error in (KeyError, KeyError, ValueError):
+        with pytest.raises(error):
+            written(error)
+    threads, _ = start_threads(lambda: written(hold=True), 2)
+    try:
+        wait_until(lambda: monitor_stats(written).in_progress == 2)
+        metrics = _prometheus._metrics["kind",]
+        samples = {
+            (s.name, frozenset(s.labels.items())): s.value
+            for metric in (metrics.calls, metrics.errors, metrics.duration, metrics.in_progress)
+            for family in metric.collect()
+            for s in family.samples
+        }
+    finally:
+        release.set()
+        for thread in threads:
+            thread.join()
+    own = {"function": "written", "kind": "k"}
+    assert samples["mlops_calls_total", labels(**own, outcome="ok")] == 1
+    assert samples["mlops_calls_total", labels(**own, outcome="error")] == 3
+    assert samples["mlops_errors_total", labels(**own, error_type="KeyError")] == 2
+    assert samples["mlops_errors_total", labels(**own, error_type="other")] == 1  # bounded
+    assert samples["mlops_call_duration_seconds_count", labels(**own)] == 4
+    assert samples["mlops_calls_in_progress", labels(**own)] == 2
+
+
+@pytest.mark.parametrize(
+    ("module", "make", "extra"),
+    [
+        ("prometheus_client", PrometheusExporter, "prometheus"),
+        ("opentelemetry", OpenTelemetryExporter, "otel"),
+    ],
+)
+def test_a_missing_library_names_the_extra_to_install(
+    module: str, make: Any, extra: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, module, None)  # what an absent package looks like
+    with pytest.raises(ImportError, match=rf"pip install 'mlops-decorators\[{extra}\]'"):
+        make()
+
+
+def test_exporters_say_what_they_are(statsd: StatsDExporter) -> None:
+    assert repr(statsd) == f"StatsDExporter(address={statsd.address!r}, prefix='ml')"
+    assert repr(OpenTelemetryExporter()).startswith("OpenTelemetryExporter(tracer=")
+    assert repr(StatsRegistry()) == "<Registry of 0 series>"
+
+
+def test_json_formatter_keeps_stack_info() -> None:
+    record = logging.LogRecord("app", logging.INFO, __file__, 1, "here", (), None, sinfo="Stack")
+    data = json.loads(JsonFormatter().format(record))
+    assert (data["message"], data["stack_info"]) == ("here", "Stack")
