@@ -547,7 +547,7 @@ def test_two_functions_never_share_a_name(
         "featurize": 1,
         "jobs.features.featurize": 2,
     }
-    assert "pass name= to choose" in caplog.text
+    assert "pass a name to choose" in caplog.text
 
 
 def test_an_explicit_name_taken_by_a_timer_is_not_merged(registry: StatsRegistry) -> None:

@@ -24,6 +24,7 @@ import redis
 
 import mlops_decorators
 from mlops_decorators import (
+    Array,
     JsonFormatter,
     MemoryBackend,
     OpenTelemetryExporter,
@@ -40,6 +41,7 @@ from mlops_decorators import (
     retry,
     retry_context,
     timer,
+    validate_input,
 )
 
 
@@ -79,6 +81,8 @@ TARGETS: dict[str, Target] = {
     # Backends connect on first use, never at construction: no file or server is touched.
     "SQLiteBackend": Target(SQLiteBackend, SQLiteBackend, {"path": _SQLITE_PATH, "secret": "s"}),
     "RedisBackend": Target(RedisBackend, RedisBackend, {"secret": "s"}),
+    "validate_input": Target(validate_input, _decorating(validate_input), {}),
+    "Array": Target(Array, Array, {}),
     "monitor": Target(monitor, _decorating(monitor), {}),
     "StatsRegistry": Target(StatsRegistry, StatsRegistry, {}),
     "PrometheusExporter": Target(PrometheusExporter, PrometheusExporter, {}),
@@ -181,6 +185,20 @@ OPTIONS: list[Option] = [
     Option("RedisBackend", "prefix", (1, None, b"app:")),
     Option("RedisBackend", "secret", *SECRET, shows_value=False),
     Option("RedisBackend", "timeout", NOT_SECONDS, (*BAD_SECONDS, 0)),
+    Option("validate_input", "strict", NOT_A_FLAG),
+    Option("validate_input", "validate_return", NOT_A_FLAG),
+    Option("validate_input", "specs", (3, [("x", int)], {1: int})),
+    Option("Array", "shape", (3, "n", (1.5,), (True,)), ((-1,), ("",), (..., 2, ...))),
+    Option("Array", "dtype", (object(), [1], 3), ("float33", ())),
+    Option("Array", "ndim", (1.0, "2", True), (-1,)),
+    *(Option("Array", bound, ("0", True, [0]), (NAN, INF)) for bound in ("ge", "gt", "le", "lt")),
+    *(
+        Option("Array", interval, (1, (0,), ("a", 1), (0, None)), ((2, 1), (0, NAN), (-INF, 0)))
+        for interval in ("mean", "std")
+    ),
+    Option("Array", "allow_nan", NOT_A_FLAG),
+    Option("Array", "allow_inf", NOT_A_FLAG),
+    Option("Array", "coerce", NOT_A_FLAG),
     Option("monitor", "name", (3, b"load"), ("",)),
     Option(
         "monitor",
@@ -196,6 +214,7 @@ OPTIONS: list[Option] = [
     Option("monitor", "registry", (3, {}, "default", StatsRegistry)),
     Option("StatsRegistry", "window", NOT_AN_INT, (0, -1)),
     Option("StatsRegistry", "max_error_types", NOT_AN_INT, (0, -1)),
+    Option("StatsRegistry", "max_names", NOT_AN_INT, (0, -1)),
     Option("PrometheusExporter", "registry", (3, "default", {})),
     Option("OpenTelemetryExporter", "tracer_provider", (3, "global")),
     Option("OpenTelemetryExporter", "meter_provider", (3, "global")),

@@ -39,7 +39,12 @@ if TYPE_CHECKING:
         cache_result,
     )
     from .call_logging import DEFAULT_REDACT, log_calls
-    from .exceptions import MemoryGuardError, MlopsDecoratorsError, RetryExhaustedError
+    from .exceptions import (
+        InputValidationError,
+        MemoryGuardError,
+        MlopsDecoratorsError,
+        RetryExhaustedError,
+    )
     from .memory import (
         GpuReading,
         MemoryGuardStats,
@@ -85,6 +90,7 @@ if TYPE_CHECKING:
         timer_report,
         timer_stats,
     )
+    from .validation import Array, ValidationStats, validate_input, validate_input_stats
 
 # Public name -> the submodule that defines it. Module names never equal a public name, so
 # importing a submodule can never shadow a decorator on the package (see tests/test_package.py).
@@ -100,6 +106,7 @@ _EXPORTS: dict[str, str] = {
     "cache_result": "caching",
     "DEFAULT_REDACT": "call_logging",
     "log_calls": "call_logging",
+    "InputValidationError": "exceptions",
     "MemoryGuardError": "exceptions",
     "MlopsDecoratorsError": "exceptions",
     "RetryExhaustedError": "exceptions",
@@ -141,16 +148,22 @@ _EXPORTS: dict[str, str] = {
     "timer": "timing",
     "timer_report": "timing",
     "timer_stats": "timing",
+    "Array": "validation",
+    "ValidationStats": "validation",
+    "validate_input": "validation",
+    "validate_input_stats": "validation",
 }
 
 __all__ = [
     "DEFAULT_REDACT",
+    "Array",
     "Attempt",
     "CacheBackend",
     "CacheInfo",
     "CallObserver",
     "Exporter",
     "GpuReading",
+    "InputValidationError",
     "JsonFormatter",
     "LastError",
     "MemoryBackend",
@@ -176,6 +189,7 @@ __all__ = [
     "StatsReport",
     "Timer",
     "TimerStats",
+    "ValidationStats",
     "__version__",
     "cache_clear",
     "cache_info",
@@ -197,6 +211,8 @@ __all__ = [
     "timer",
     "timer_report",
     "timer_stats",
+    "validate_input",
+    "validate_input_stats",
 ]
 
 

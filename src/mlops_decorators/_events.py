@@ -29,6 +29,11 @@ OUTCOME = "outcome"
 CALL_ARGS = "call_args"
 #: Summarised result.
 RESULT = "result"
+#: Values a generator yielded (records about a generator's iteration).
+ITEMS = "items"
+#: Seconds from a generator's first ``next`` to its end (``duration_s`` is the time spent
+#: inside it).
+ELAPSED_S = "elapsed_s"
 #: Which memory line a call crossed (``"max_percent"``, ``"min_available"``, ...).
 MEMORY_OPTION = "memory_option"
 #: Where a memory reading comes from: ``"host"``, ``"cgroup v1"`` or ``"cgroup v2"``.

@@ -8,14 +8,20 @@ lock because it updates several fields together; its percentiles come from the m
 A `Registry` maps a name (and a label set) to its `Series` (durations and their histogram,
 errors by type and the last one, calls in progress) and hands out immutable `CallStats`
 snapshots. `timer` and `monitor` record into `default_registry`, so one report reads both; a
-decorator may take its own `Registry` instead.
+decorator may take its own `Registry` instead. A registry keeps at most ``max_names`` names
+apart (later new names share one series, with a warning, once), and its `Registry.reset`
+drops the series nothing else holds, so neither a name per item nor a long-running process
+grows memory without bound.
 """
 
 from __future__ import annotations
 
 import itertools
+import logging
+import math
 import threading
 import time
+import weakref
 from bisect import bisect_left
 from collections import deque
 from collections.abc import Container, Iterable, Mapping
@@ -23,11 +29,15 @@ from dataclasses import dataclass, fields
 from types import MappingProxyType
 
 from ._checks import positive_int
+from ._events import FUNCTION, RateLimit
 
 DEFAULT_WINDOW = 1024
 #: Exception types counted by name per series; later new types count under `OTHER_ERRORS`.
 DEFAULT_MAX_ERROR_TYPES = 20
 OTHER_ERRORS = "other"
+#: Names a registry keeps apart; later new names share the series `OTHER_NAMES`.
+DEFAULT_MAX_NAMES = 1000
+OTHER_NAMES = "(other names)"
 #: Upper bounds, in seconds, of the latency histogram of every series (a last bucket, +Inf,
 #: counts the rest): Prometheus' default buckets, widened to 1 ms - 5 min for ML calls.
 DURATION_BUCKETS_S: tuple[float, ...] = (
@@ -53,6 +63,8 @@ _BUCKET_BOUNDS_NS = tuple(round(bound * 1e9) for bound in DURATION_BUCKETS_S)
 Labels = tuple[tuple[str, str], ...]
 #: Characters of an exception's message kept as a series' last error.
 MAX_ERROR_MESSAGE = 300
+
+_logger = logging.getLogger(__name__)
 
 
 class Counter:
@@ -300,6 +312,7 @@ class Series:
     """
 
     __slots__ = (
+        "__weakref__",
         "_cpu_ns",
         "_errors",
         "_finished",
@@ -446,7 +459,8 @@ def combine(name: str, series: Iterable[Series], *, labels: Labels = ()) -> Call
 
 
 class Registry:
-    """A thread-safe map from a name and a label set to a `Series`, created on first use.
+    """A thread-safe map from a name and a label set to a `Series`, created on first use, with
+    bounded names.
 
     A name may also be *claimed* by one function (`claim`): `monitor` does, so that two
     different functions never share figures and a redefined one starts afresh.
@@ -454,98 +468,155 @@ class Registry:
     Args:
         window: Durations each series keeps for percentiles.
         max_error_types: Exception types each series counts by name.
+        max_names: Names kept apart; the series of later new names is the one named
+            `OTHER_NAMES`, and a WARNING says so, once (again after a `reset`). The label sets
+            of a name are bounded by whoever makes them (`monitor` keeps 100 per function).
 
     Examples:
-        >>> registry = Registry()
-        >>> registry.series("fit") is registry.series("fit")
+        >>> registry = Registry(max_names=2)
+        >>> fit = registry.series("fit")
+        >>> fit is registry.series("fit")
         True
-        >>> registry.series("fit").record(1_000)
+        >>> fit.record(1_000)
         >>> registry.series("fit", (("model", "a"),)).record(2_000)
+        >>> registry.series("eval").record(2_000)
+        >>> registry.series("batch 3").record(3_000)  # one name too many: WARNING, once
         >>> [(s.name, dict(s.labels), s.count) for s in registry.snapshots()]
-        [('fit', {}, 1), ('fit', {'model': 'a'}, 1)]
-        >>> registry.reset()
+        [('(other names)', {}, 1), ('eval', {}, 1), ('fit', {}, 1), ('fit', {'model': 'a'}, 1)]
+        >>> registry.reset()  # empties "fit" (held above) and drops the rest
         >>> [(s.name, s.count) for s in registry.snapshots()]
-        [('fit', 0), ('fit', 0)]
+        [('fit', 0)]
     """
 
-    __slots__ = ("_lock", "_max_error_types", "_owners", "_series", "_window")
+    __slots__ = (
+        "_lock",
+        "_max_error_types",
+        "_max_names",
+        "_overflow",
+        "_owners",
+        "_series",
+        "_window",
+    )
 
     def __init__(
-        self, *, window: int = DEFAULT_WINDOW, max_error_types: int = DEFAULT_MAX_ERROR_TYPES
+        self,
+        *,
+        window: int = DEFAULT_WINDOW,
+        max_error_types: int = DEFAULT_MAX_ERROR_TYPES,
+        max_names: int = DEFAULT_MAX_NAMES,
     ) -> None:
         self._window = positive_int("window", window)
         self._max_error_types = positive_int("max_error_types", max_error_types)
+        self._max_names = positive_int("max_names", max_names)
         self._lock = threading.Lock()
         self._series: dict[tuple[str, Labels], Series] = {}
         self._owners: dict[str, tuple[str, object]] = {}
+        self._overflow = RateLimit(math.inf)
 
     def __repr__(self) -> str:
         return f"<Registry of {len(self._series)} series>"
 
     def series(self, name: str, labels: Labels = ()) -> Series:
         """The series of `name` and `labels`, created empty on first use (the same object
-        ever after, until `claim` starts the name afresh).
+        ever after, until `claim` starts the name afresh or a `reset` finds it held by
+        nothing else).
 
         Args:
             name: The series' name.
             labels: Its label set: (key, value) pairs sorted by key.
 
         Returns:
-            The live `Series`: bind its methods once, outside the hot path.
+            The live `Series`, or the `OTHER_NAMES` series once ``max_names`` names are
+            kept. Keep a reference to the series itself while recording into it (`reset`
+            drops the series nothing else references), and bind its methods once, outside
+            the hot path.
         """
         key = (name, labels)
         series = self._series.get(key)  # no lock when it exists: a dict read is atomic
-        if series is None:
-            with self._lock:
-                series = self._series.get(key)
-                if series is None:
-                    series = self._series[key] = Series(
-                        name, labels, window=self._window, max_error_types=self._max_error_types
-                    )
+        if series is not None:
+            return series
+        with self._lock:
+            series = self._series.get(key)
+            if series is not None:
+                return series
+            names = {kept for kept, _ in self._series} - {OTHER_NAMES}
+            overflow = name not in names and len(names) >= self._max_names
+            if overflow and name != OTHER_NAMES:
+                key = (OTHER_NAMES, ())
+            series = self._series.get(key)
+            if series is None:
+                series = self._series[key] = Series(
+                    *key, window=self._window, max_error_types=self._max_error_types
+                )
+        if overflow and self._overflow.ready():
+            _logger.warning(
+                "%d names already have statistics: %r and every later new name are counted "
+                "together as %r. A name per item (timer(f'batch {i}')) grows without bound: "
+                "use one name per kind of work.",
+                self._max_names,
+                name,
+                OTHER_NAMES,
+                extra={FUNCTION: name},
+            )
         return series
 
-    def claim(self, name: str, owner: str, definition: object) -> str:
-        """Reserve a name for one function and return the name it records under.
+    def claim(self, name: str, owner: str, definition: object = None) -> str:
+        """Reserve a name for one owner and return the name it records under.
 
         Args:
             name: The name wanted.
-            owner: The function's identity across redefinitions (``module:qualname``).
-            definition: What tells this definition from a later one with the same owner
-                (its code object).
+            owner: Who records under it: a monitored function's identity across
+                redefinitions (``module:qualname``), or a kind of recorder whose instances
+                share names (`timer` asks for every timer, as ``"timer"``).
+            definition: What tells this definition from a later one with the same owner (a
+                function's code object); None for a recorder that shares names: it keeps no
+                claim, shares any name nobody claimed, and avoids the claimed ones.
 
         Returns:
             `name` when it is free, or already held by the same `definition` (decorated
             twice: both record into the same series), or by an earlier definition of the
             same `owner` (a re-run notebook cell, a reloaded module: its series are dropped,
-            so the new definition starts from zero). When another function holds `name`, or
-            something records under it without claiming it (a timer), the owner in dotted
-            form (``module.qualname``), else that with ``#2``, ``#3``... appended.
+            so the new definition starts from zero). When another owner holds `name`, or
+            something records under it without claiming it, an alternative with a WARNING:
+            the owner in dotted form (``module.qualname``; ``timer.<name>`` for an owner
+            without a dot), else that with ``#2``, ``#3``... appended.
 
         Example:
             >>> registry = Registry()
             >>> registry.claim("predict", "app:predict", 1)
             'predict'
-            >>> registry.claim("predict", "jobs:predict", 2)
+            >>> registry.claim("predict", "jobs:predict", 2)  # WARNING: a second predict
             'jobs.predict'
         """
-        dotted = owner.replace(":", ".")
+        other = owner.replace(":", ".") if ":" in owner else f"{owner}.{name}"
         candidates = itertools.chain(
-            (name,) if name == dotted else (name, dotted),
-            (f"{dotted}#{n}" for n in itertools.count(2)),
+            (name,) if name == other else (name, other),
+            (f"{other}#{n}" for n in itertools.count(2)),
         )
+        shared = definition is None
         with self._lock:
             for candidate in candidates:  # pragma: no branch -- the candidates never end
                 holder = self._owners.get(candidate)
-                if holder is None and any(key[0] == candidate for key in self._series):
-                    continue  # recorded under without a claim: a timer's name
-                if holder is not None and holder[0] != owner:
+                if holder is None:
+                    if not shared and any(key[0] == candidate for key in self._series):
+                        continue  # recorded under without a claim: a timer's name
+                elif holder[0] != owner:
                     continue
-                if holder is not None and holder[1] is not definition:
+                elif holder[1] is not definition:
                     for key in [key for key in self._series if key[0] == candidate]:
                         del self._series[key]
-                self._owners[candidate] = (owner, definition)
-                return candidate
-        raise AssertionError("unreachable")  # pragma: no cover
+                if not shared:
+                    self._owners[candidate] = (owner, definition)
+                break
+        if candidate != name:
+            _logger.warning(
+                "%r already names something else: %s records as %r (pass a name to choose)",
+                name,
+                owner,
+                candidate,
+                extra={FUNCTION: candidate},
+            )
+        return candidate
 
     def snapshots(self, names: Container[str] | None = None) -> list[CallStats]:
         """Snapshots of every series, sorted by name and labels (series with no calls
@@ -562,14 +633,21 @@ class Registry:
         return [s.snapshot() for key, s in series if names is None or key[0] in names]
 
     def reset(self) -> None:
-        """Forget every series' statistics.
+        """Forget every series' statistics, and the series nothing else holds.
 
-        Series are emptied, not dropped: wrappers hold their series and keep recording.
+        A series still referenced elsewhere (by a decorated function, say) is emptied and
+        kept, so that it keeps recording under its name; the others are dropped, and their
+        memory released. Claimed names stay claimed.
         """
         with self._lock:
+            held = weakref.WeakValueDictionary(self._series.items())
+            # Dropping the only strong references frees the series no one else holds.
+            self._series = {}
+            self._series = dict(held.items())
             series = list(self._series.values())
         for s in series:
             s.reset()
+        self._overflow.reset()
 
 
 #: The registry `timer` and `monitor` record into.

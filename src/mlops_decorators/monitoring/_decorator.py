@@ -143,15 +143,6 @@ class _Function:
         innermost = inspect.unwrap(target)
         definition = getattr(innermost, "__code__", innermost)
         self.name = self.registry.claim(options.name or qualified_name(fn), owner, definition)
-        if self.name != (options.name or qualified_name(fn)):
-            _log.warning(
-                "monitor: %r already names another function; %s records as %r "
-                "(pass name= to choose)",
-                options.name or qualified_name(fn),
-                owner,
-                self.name,
-                extra=call_fields(self.name),
-            )
         self.logger = logging.getLogger(module_name(fn))
         self.level = options.log_level
         self.capture = options.capture_args
