@@ -2,8 +2,8 @@
 
 A decorated function gets a `_Function` state at decoration time (options checked, name
 claimed in the registry, label sets ready) and a thin wrapper (sync or async) whose fast path
-counts the call in progress, times it and records the duration into the registry's series:
-no lock, no allocation. Everything else (log records, exporters, CPU and RSS) runs only when
+counts the call in progress, times it and records the duration into the registry's series,
+without a lock. Everything else (log records, exporters, CPU and RSS) runs only when
 asked for: a logger enabled for the level, an exporter bound, ``system_metrics=True``, a slow
 or failed call.
 """
@@ -156,7 +156,7 @@ class _Function:
         self._overflow: _Target | None = None
         self._first_keys: Labels | None = None
         labels = options.labels
-        self.target_of = None
+        self.target_of: Callable[[tuple[Any, ...], dict[str, Any]], Any] | None = None
         if self.exporters is None:
             with _defaults.lock:
                 _defaults.users.add(self)
@@ -537,7 +537,9 @@ class Monitor:
     Use the `monitor` instance; see its ``__call__`` for the options.
     """
 
-    __name__ = __qualname__ = "monitor"
+    def __init__(self) -> None:
+        # Named like the function it stands for (error messages, tables of decorators).
+        self.__name__ = self.__qualname__ = "monitor"
 
     @overload
     def __call__(self, fn: Callable[P, R], /) -> Callable[P, R]: ...
