@@ -35,7 +35,8 @@ class MemoryBackend:
 
     Each decorated function, and each instance for methods, gets its own least-recently-used
     store sized by ``cache_result(maxsize=..., max_bytes=...)``; one `MemoryBackend` may be
-    shared by several functions without their entries mixing.
+    shared by several functions without their entries mixing. The entries live with each
+    decorated function, not in the backend: a pickled copy carries only the clock.
 
     Args:
         clock: Monotonic clock in seconds used for expiry; inject a fake one in tests.

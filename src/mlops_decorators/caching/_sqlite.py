@@ -34,7 +34,9 @@ class SQLiteBackend:
     """Store cache entries in an SQLite file (standard library only).
 
     Use it when results should survive a restart, or when several worker processes on one
-    machine should share them. Expired rows are purged every ``purge_every`` writes.
+    machine should share them. Expired rows are purged every ``purge_every`` writes. It can
+    be pickled (sent to a worker process): the copy opens its own connections to the same
+    file. The pickle holds the signing secret: keep it as private as the secret.
 
     Args:
         path: The database file (created when missing, parent directories included).
@@ -93,6 +95,20 @@ class SQLiteBackend:
 
     def __repr__(self) -> str:
         return f"SQLiteBackend({str(self.path)!r}, table={self._table!r})"
+
+    def __getstate__(self) -> dict[str, object]:
+        # A copy (pickle, e.g. to a worker process) keeps the file, options and secret, and
+        # opens its own connections on first use: connections and locks stay behind.
+        state = self.__dict__.copy()
+        for name in ("_local", "_connections", "_connections_lock"):
+            del state[name]
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        self._local = threading.local()
+        self._connections = []
+        self._connections_lock = threading.Lock()
 
     def _connection(self) -> sqlite3.Connection:
         local = self._local
