@@ -10,7 +10,9 @@ are milliseconds: the tour takes about a second.
 ``--check`` prints what a bug report needs: versions, the optional libraries found, the
 memory limits `memory_guard` sees and how the cache keys arrays.
 
-The one module that imports every decorator; nothing in the package imports it.
+The one module that imports every decorator. Importing it decorates the pipeline, which
+claims the functions' names in the shared statistics registry: only ``python -m
+mlops_decorators`` imports it (the test suite runs it in subprocesses).
 """
 
 from __future__ import annotations
