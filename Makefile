@@ -11,7 +11,7 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 
 demo: $(PY)
-	$(PIP) install -e ".[numpy]"
+	$(PIP) install -e ".[numpy,prometheus]"
 	@echo "==> python -m mlops_decorators"
 	$(PY) -m mlops_decorators
 	@for example in examples/*.py; do \
