@@ -75,7 +75,7 @@ def fetch_features(user_id: int, api_key: str) -> list[float]:
     return store.get(user_id)
 
 
-def fetch() -> None:
+def fetch_section() -> None:
     print("fetch_features(7) meets two connection resets: @retry tries again after 10 ms, then")
     print("20 ms; @log_calls logs each attempt, with the api_key redacted.")
     features = fetch_features(7, api_key=API_KEY)
@@ -179,7 +179,7 @@ class BatchScorer:
         return sum(rows) / len(rows)
 
 
-def batch() -> None:
+def batch_section() -> None:
     reading = tightest(system_probe().memory())
     where = f" (the limit from {reading.where})" if reading.where else ""
     print(f"@memory_guard reads {reading}{where}.")
@@ -244,18 +244,18 @@ def serve_section() -> None:
 # -- report ----------------------------------------------------------------------------------
 
 
-def report() -> None:
+def report_section() -> None:
     print("monitor.report(): every monitored function and every timer, slowest total first.")
     print(monitor.report())
 
 
 SECTIONS: tuple[tuple[str, str, Callable[[], None]], ...] = (
-    ("fetch", "a flaky feature fetch: @retry with fast waits, @log_calls", fetch),
+    ("fetch", "a flaky feature fetch: @retry with fast waits, @log_calls", fetch_section),
     ("embed", "cached embeddings: @cache_result, @timer under it", embed_section),
     ("predict", "a validated predict: @validate_input rejects bad batches", predict_section),
-    ("batch", "a guarded batch: @memory_guard refuses, then a fallback in chunks", batch),
+    ("batch", "a guarded batch: @memory_guard refuses, then a fallback in chunks", batch_section),
     ("serve", "one request through all seven, in the recommended order", serve_section),
-    ("report", "monitor.report(): calls, errors and latencies of everything", report),
+    ("report", "monitor.report(): calls, errors and latencies of everything", report_section),
 )
 
 
@@ -320,7 +320,7 @@ def _parser() -> argparse.ArgumentParser:
     listing = "\n".join(
         f"  {i}. {name:<8} {summary}" for i, (name, summary, _) in enumerate(SECTIONS, 1)
     )
-    return argparse.ArgumentParser(
+    parser = argparse.ArgumentParser(
         prog="python -m mlops_decorators",
         description=(
             "A tour of mlops-decorators: a simulated inference pipeline using all seven "
@@ -329,6 +329,12 @@ def _parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="Docs: docs/getting-started.md; the examples/ directory has one script each.",
     )
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="print the environment a bug report needs (versions, extras, memory limits)",
+    )
+    return parser
 
 
 class _Formatter(logging.Formatter):
@@ -356,13 +362,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns:
         0.
     """
-    parser = _parser()
-    parser.add_argument(
-        "--check",
-        action="store_true",
-        help="print the environment a bug report needs (versions, extras, memory limits)",
-    )
-    if parser.parse_args(argv).check:
+    if _parser().parse_args(argv).check:
         check()
         return 0
     _configure_logging()
