@@ -238,13 +238,14 @@ class SQLiteBackend:
         return cursor.rowcount
 
     def delete(self, key: str) -> bool:
-        """Delete `key`; whether it was there.
+        """Delete `key`; whether a live entry was there (as `get` would have returned it).
 
         Args:
             key: ``"<namespace>:<hex digest>"``.
 
         Returns:
-            True if a row was deleted (expired or not).
+            True if an unexpired row was deleted; an expired row not purged yet is deleted
+            too, but counts as absent, as in the memory and Redis backends.
 
         Raises:
             sqlite3.Error: The database cannot be written.
@@ -256,8 +257,15 @@ class SQLiteBackend:
             >>> backend.delete("f:1"), backend.delete("f:1")
             (True, False)
         """
-        cursor = self._connection().execute(f"DELETE FROM {self._table} WHERE key = ?", (key,))
-        return cursor.rowcount > 0
+        connection = self._connection()
+        live = connection.execute(
+            f"DELETE FROM {self._table} WHERE key = ? AND (expires_at IS NULL OR expires_at > ?)",
+            (key, self._clock()),
+        )
+        if live.rowcount > 0:
+            return True
+        connection.execute(f"DELETE FROM {self._table} WHERE key = ?", (key,))  # expired
+        return False
 
     def clear(self, namespace: str) -> None:
         """Delete every entry of one function (`namespace`).

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 from .. import _checks
 from .._core import accessor, bare_or_called, decorate, module_name, qualified_name
+from .._switches import Restore
 from . import _policy as _engine
 from ._budget import RetryBudget
 from ._data import RetryState, RetryStats
@@ -26,7 +27,6 @@ from ._policy import Attempt, Policy, Run
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Coroutine, Iterator
     from datetime import timedelta
-    from types import TracebackType
     from typing import Protocol, TypeAlias
 
     from typing_extensions import ParamSpec
@@ -67,28 +67,7 @@ __all__ = [
 ]
 
 
-class _Restore:
-    """Returned by the switches: leaving its ``with`` block restores the previous setting."""
-
-    __slots__ = ("_name", "_previous")
-
-    def __init__(self, name: str, previous: bool) -> None:
-        self._name = name
-        self._previous = previous
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        setattr(_engine.settings, self._name, self._previous)
-
-
-def set_retry_waits(enabled: bool) -> _Restore:
+def set_retry_waits(enabled: bool) -> Restore:
     """Turn waiting between attempts on or off, for the whole process.
 
     With waits off every retry happens at once; attempt counts, hooks, logs and statistics
@@ -120,10 +99,10 @@ def set_retry_waits(enabled: bool) -> _Restore:
     """
     previous = _engine.settings.waits
     _engine.settings.waits = _checks.flag("enabled", enabled)
-    return _Restore("waits", previous)
+    return Restore(lambda: setattr(_engine.settings, "waits", previous))
 
 
-def set_retries(enabled: bool) -> _Restore:
+def set_retries(enabled: bool) -> Restore:
     """Turn retrying on or off, for the whole process.
 
     With retrying off every decorated function makes exactly one attempt and its failure
@@ -153,7 +132,7 @@ def set_retries(enabled: bool) -> _Restore:
     """
     previous = _engine.settings.retrying
     _engine.settings.retrying = _checks.flag("enabled", enabled)
-    return _Restore("retrying", previous)
+    return Restore(lambda: setattr(_engine.settings, "retrying", previous))
 
 
 def reset_retry_settings() -> None:

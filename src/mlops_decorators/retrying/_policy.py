@@ -19,7 +19,6 @@ from __future__ import annotations
 import copy
 import logging
 import math
-import os
 import random
 import sys
 import time
@@ -29,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from .. import _checks
 from .._core import is_async_callable
 from .._events import EXCEPTION, call_fields
+from .._switches import env_flag
 from .._values import DEFAULT_REDACT, Summarizer, format_duration
 from ..exceptions import InputValidationError, MemoryGuardError, RetryExhaustedError
 from ._after import retry_after
@@ -94,12 +94,8 @@ class Settings:
         self.reset()
 
     def reset(self) -> None:
-        self.waits = not _env_flag(NO_WAIT_ENV)
-        self.retrying = not _env_flag(DISABLED_ENV)
-
-
-def _env_flag(name: str) -> bool:
-    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+        self.waits = not env_flag(NO_WAIT_ENV)
+        self.retrying = not env_flag(DISABLED_ENV)
 
 
 settings = Settings()
