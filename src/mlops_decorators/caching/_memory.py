@@ -112,6 +112,15 @@ class MemoryStore:
     def __len__(self) -> int:
         return len(self.data)
 
+    def after_fork(self) -> None:
+        """In a child made by ``os.fork()``: a lock held by a parent's thread never opens
+        here, and what that thread was writing may be half done, so its store starts empty."""
+        if self._lock.locked():
+            self.data.clear()
+            self._by_deadline.clear()
+            self.bytes = 0
+        self._lock = threading.Lock()
+
     def lookup(self, key: Hashable) -> Entry | None:
         """The live entry under `key` (marked recently used), else None; expired ones go."""
         entry = self.data.get(key)

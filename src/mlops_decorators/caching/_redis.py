@@ -46,8 +46,11 @@ class RedisBackend:
             ``MLOPS_DECORATORS_CACHE_SECRET`` environment variable. Without one, entries
             are unsigned and a warning says so once: anyone who can write to the Redis
             database could then make your processes unpickle arbitrary data.
-        timeout: Socket timeout in seconds (or a `timedelta`) for a client created from
-            `url`, so an unreachable server slows calls by at most this much.
+        timeout: Seconds (or a `timedelta`) a call may wait for the server: the socket
+            timeout of a client created from `url` (which tries each command once), and the
+            most an ``async def`` call waits in total. After a failure, calls skip the
+            server for a short cool-down, so an unreachable or hung server costs one
+            timeout per cool-down. Give a client you pass in its own socket timeouts.
 
     Raises:
         ImportError: The ``redis`` package is not installed.
@@ -88,12 +91,19 @@ class RedisBackend:
                 raise ImportError(
                     "RedisBackend needs the redis package: pip install 'mlops-decorators[redis]'"
                 ) from exc
+            from redis.backoff import NoBackoff
+            from redis.retry import Retry
+
             client = redis.Redis.from_url(
                 url or "redis://localhost:6379/0",
                 socket_timeout=timeout_s,
                 socket_connect_timeout=timeout_s,
+                # One attempt: retrying a hung server multiplies the wait; the cache's
+                # cool-down handles a failing server instead.
+                retry=Retry(NoBackoff(), 0),
             )
         self.client = client
+        self.timeout = timeout_s
         self._url = None if url is None else _without_password(url)
         self.codec = Codec(resolve_secret("secret", secret), repr(self))
 
