@@ -23,7 +23,15 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 from .._core import CallSignature, qualified_name, unwrap_method
 from .._events import RateLimit, call_fields
 from .._stats import Counter
-from ._guard import COOLDOWN_S, BackendGuard, Budget, guard_of, per_backend, reset_in_child
+from ._guard import (
+    COOLDOWN_S,
+    BackendGuard,
+    Budget,
+    abandoned,
+    guard_of,
+    per_backend,
+    reset_in_child,
+)
 from ._keys import KeyMaker, stable_digest
 from ._memory import MemoryBackend, MemoryStore
 
@@ -465,6 +473,8 @@ class _Cache:
         return result
 
     def _failed(self, operation: str, exc: BaseException) -> None:
+        if abandoned():
+            return
         self.backend_errors.increment()
         if not self._backend_warning.ready():
             return
@@ -486,6 +496,8 @@ class _Cache:
     def _skipped(self) -> None:
         """Count a lookup that skipped the backend in its cool-down; warn (rate-limited) when
         this function has not said so lately, as the failure may have been another's."""
+        if abandoned():
+            return
         self.backend_skips.increment()
         if not self._backend_warning.ready():
             return
@@ -545,13 +557,15 @@ class _Cache:
     def _board(self, fkey: Hashable, landed: int, new: Callable[[], _F]) -> tuple[_F, bool, bool]:
         """``(flight, whether we lead it, whether to re-check the cache first)``: the
         running flight of `fkey`, else a `new` one that we lead. A re-check is needed when a
-        flight landed since `landed` was read (before our miss): it may have stored ours."""
+        flight landed since `landed` was read (before our miss): it may have stored ours,
+        unless the backend is in a cool-down, which nobody stored to."""
+        cooling = self.guard is not None and self.guard.cooling()
         with self._lock:
             flight = self._flights.get(fkey)
             lead = flight is None
             if flight is None:
                 flight = self._flights[fkey] = new()
-            return flight, lead, self._landed != landed
+            return flight, lead, self._landed != landed and not cooling
 
     def _save_result(self, store: MemoryStore | None, key: Hashable, value: Any) -> tuple[Any, Any]:
         """Save what the function returned; ``(what was stored, what to return)``."""

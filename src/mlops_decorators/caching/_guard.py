@@ -15,6 +15,7 @@ made by ``os.fork()``: the child resets them before it runs anything else.
 
 from __future__ import annotations
 
+import contextvars
 import os
 import threading
 import weakref
@@ -26,7 +27,16 @@ from .. import _checks
 if TYPE_CHECKING:
     from concurrent.futures import ThreadPoolExecutor
 
-__all__ = ["COOLDOWN_S", "IO_THREADS", "BackendGuard", "Budget", "guard_of", "reset_in_child"]
+__all__ = [
+    "COOLDOWN_S",
+    "IO_THREADS",
+    "BackendGuard",
+    "Budget",
+    "abandoned",
+    "guard_of",
+    "per_backend",
+    "reset_in_child",
+]
 
 #: Seconds a shared backend is skipped after one of its operations failed (or outlasted the
 #: call's budget). One call then probes it; the others keep skipping until that one succeeds.
@@ -63,12 +73,28 @@ if hasattr(os, "register_at_fork"):  # pragma: no branch -- POSIX; Windows canno
 
 
 class Budget:
-    """Seconds one call may still wait for its backend (None: as long as the backend takes)."""
+    """Seconds one call may still wait for its backend (None: as long as the backend takes),
+    and whether the call stopped waiting for an operation (`gave_up`)."""
 
-    __slots__ = ("left",)
+    __slots__ = ("gave_up", "left")
 
     def __init__(self, left: float | None) -> None:
         self.left = left
+        self.gave_up = False
+
+
+# The budget of the async call a backend thread works for; unset elsewhere.
+_working_for: contextvars.ContextVar[Budget | None] = contextvars.ContextVar(
+    "mlops_decorators_cache_budget", default=None
+)
+
+
+def abandoned() -> bool:
+    """Whether this thread works for an async call that stopped waiting for it: what the
+    operation meets now (a failure, a skip) was already counted for that call, as a timeout.
+    """
+    budget = _working_for.get()
+    return budget is not None and budget.gave_up
 
 
 class BackendGuard:
@@ -146,7 +172,6 @@ class BackendGuard:
             asyncio.TimeoutError: The budget ran out first (the job, if it started, runs on).
         """
         import asyncio
-        import contextvars
         import functools
 
         loop = asyncio.get_running_loop()
@@ -154,10 +179,15 @@ class BackendGuard:
         if left is not None and left <= 0:
             raise asyncio.TimeoutError  # nothing left for another operation
         # Like asyncio.to_thread: the job sees the caller's context (tracing spans, say).
-        call = functools.partial(contextvars.copy_context().run, job, *args)
+        context = contextvars.copy_context()
+        context.run(_working_for.set, budget)
+        call = functools.partial(context.run, job, *args)
         start = self._clock()
         try:
             return await asyncio.wait_for(loop.run_in_executor(self._threads(), call), left)
+        except asyncio.TimeoutError:
+            budget.gave_up = True
+            raise
         finally:
             if left is not None:
                 budget.left = left - (self._clock() - start)
