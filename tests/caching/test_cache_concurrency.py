@@ -191,11 +191,13 @@ def test_one_run_per_key_across_event_loops(loops: int) -> None:
         return await asyncio.gather(*(load(1) for _ in range(tasks)))
 
     threads, results = start_threads(lambda: asyncio.run(gather()), loops)
-    # Every task but the leader waits: none may finish before the release.
-    wait_until(lambda: load.cache_info().single_flight_waits == loops * tasks - 1)
-    release.set()
-    for thread in threads:
-        thread.join()
+    try:
+        # Every task but the leader waits: none may finish before the release.
+        wait_until(lambda: load.cache_info().single_flight_waits == loops * tasks - 1)
+    finally:
+        release.set()
+        for thread in threads:
+            thread.join()
     assert results == [[1] * tasks] * loops
     assert calls == [1]
     assert load.cache_info().misses == 1
@@ -215,15 +217,20 @@ def test_cancelled_waiter_of_another_loop_does_not_cancel_the_leader() -> None:
 
     async def cancel_a_waiter() -> None:
         waiter = asyncio.create_task(load(1))
-        while load.cache_info().single_flight_waits == 0:
+        for _ in range(10_000):  # bounded: at most about 10 s
+            if load.cache_info().single_flight_waits == 1:
+                break
             await asyncio.sleep(0.001)
+        assert load.cache_info().single_flight_waits == 1
         waiter.cancel()
         with pytest.raises(asyncio.CancelledError):
             await waiter
 
-    asyncio.run(cancel_a_waiter())
-    release.set()
-    threads[0].join()
+    try:
+        asyncio.run(cancel_a_waiter())
+    finally:
+        release.set()
+        threads[0].join()
     assert results == [1]
     assert asyncio.run(load(1)) == 1  # stored by the leader: a hit
     assert load.cache_info().misses == 1

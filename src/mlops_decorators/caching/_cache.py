@@ -443,7 +443,8 @@ class _Cache:
         if store is not None:
             store.put(key, value)
             return
-        assert self.codec is not None and self.guard is not None
+        assert self.codec is not None
+        assert self.guard is not None
         try:
             record = self.codec.dumps(key, value)
         except Exception as exc:  # the value cannot be stored, the backend is fine
@@ -636,7 +637,8 @@ class _Cache:
     ) -> tuple[bool, Any]:
         if store is not None:
             return self.lookup(store, key)
-        assert self.guard is not None and budget is not None
+        assert self.guard is not None
+        assert budget is not None
         if self.guard.cooling():
             self._skipped()
             return _MISS
@@ -648,7 +650,8 @@ class _Cache:
     ) -> tuple[Any, Any]:
         if store is not None:
             return self._save_result(store, key, value)
-        assert self.guard is not None and budget is not None
+        assert self.guard is not None
+        assert budget is not None
         if not self.guard.cooling():
             saved = await self._off_loop("set", budget, self._save_result, store, key, value)
             if saved is not _FAILED:
@@ -775,4 +778,6 @@ def _default_codec(backend: Any) -> Codec:
     """The codec of a backend without its own: one per backend, so one unsigned warning."""
     from ._serialize import Codec, resolve_secret
 
-    return per_backend(_codecs, backend, lambda: Codec(resolve_secret("secret", None), repr(backend)))
+    return per_backend(
+        _codecs, backend, lambda: Codec(resolve_secret("secret", None), repr(backend))
+    )
