@@ -218,18 +218,26 @@ class _AsyncFlight:
     """The same for asyncio tasks, of any event loop of the process.
 
     The result travels in a `concurrent.futures.Future`, which tasks of every loop can await
-    (``asyncio.wrap_future``). It is marked running at once, so that a cancelled waiter,
-    whose wrapper future would cancel it, cannot: the computation is shared.
+    (``asyncio.wrap_future``). The first waiter makes it, under the cache's lock (a flight
+    nobody waits for, the common case, needs none), and the leader fulfils it once the flight
+    has landed, when no later waiter can join.
     """
 
     __slots__ = ("future", "owner")
 
     def __init__(self, owner: object) -> None:
-        from concurrent.futures import Future  # loaded already: asyncio imports it
-
         self.owner = owner
-        self.future: concurrent.futures.Future[Any] = Future()
-        self.future.set_running_or_notify_cancel()
+        self.future: concurrent.futures.Future[Any] | None = None
+
+    def join(self) -> None:
+        """Make the future waiters await, if none yet (called under the cache's lock)."""
+        if self.future is None:
+            from concurrent.futures import Future  # loaded already: asyncio imports it
+
+            future: concurrent.futures.Future[Any] = Future()
+            # Running: a cancelled waiter's wrapper future cannot cancel it (it is shared).
+            future.set_running_or_notify_cancel()
+            self.future = future
 
 
 _F = TypeVar("_F", _Flight, _AsyncFlight)
@@ -566,6 +574,8 @@ class _Cache:
             lead = flight is None
             if flight is None:
                 flight = self._flights[fkey] = new()
+            elif type(flight) is _AsyncFlight:
+                flight.join()
             return flight, lead, self._landed != landed and not cooling
 
     def _save_result(self, store: MemoryStore | None, key: Hashable, value: Any) -> tuple[Any, Any]:
@@ -684,6 +694,7 @@ class _Cache:
                 result = await func(*args, **kwargs)
                 return (await self._save_result_async(store, key, result, budget))[1]
             self.waits.increment()
+            assert flight.future is not None  # joined on boarding
             # The leader may be a task of another loop, in another thread.
             value = await asyncio.wrap_future(flight.future)
             if value is _RETRY:
@@ -706,26 +717,29 @@ class _Cache:
         key: Hashable,
         budget: Budget | None,
     ) -> Any:
-        future = flight.future
+        shared: Any = _RETRY  # what waiters get, if cancelled or interrupted: try again
+        error: Exception | None = None
         try:
             found, value = (await self._lookup_async(store, key, budget)) if recheck else _MISS
             if not found:
                 self.misses.increment()
-                stored, value = await self._save_result_async(
+                shared, value = await self._save_result_async(
                     store, key, await func(*args, **kwargs), budget
                 )
-                future.set_result(stored)
             else:  # waiters copy the result: the leader's caller must not get that object
-                future.set_result(value)
+                shared = value
                 value = value if self.out is None else self.out(value)
         except Exception as exc:
-            future.set_exception(exc)
-            raise
-        except BaseException:
-            future.set_result(_RETRY)
+            error = exc
             raise
         finally:
             self._land(fkey)
+            future = flight.future  # no waiter can join any more: fulfil it
+            if future is not None:
+                if error is not None:
+                    future.set_exception(error)
+                else:
+                    future.set_result(shared)
         return value
 
     # -- introspection --------------------------------------------------------------------

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextvars
 import os
+import sys
 import threading
 import weakref
 from collections.abc import Callable
@@ -184,7 +185,12 @@ class BackendGuard:
         call = functools.partial(context.run, job, *args)
         start = self._clock()
         try:
-            return await asyncio.wait_for(loop.run_in_executor(self._threads(), call), left)
+            future = loop.run_in_executor(self._threads(), call)
+            if sys.version_info >= (3, 11):  # a third of wait_for's cost per call
+                async with asyncio.timeout(left):
+                    return await future
+            else:  # pragma: no cover -- Python 3.10
+                return await asyncio.wait_for(future, left)
         except asyncio.TimeoutError:
             budget.gave_up = True
             raise
