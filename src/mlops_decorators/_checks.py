@@ -31,6 +31,8 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
+from ._core import CallSignature
+
 if TYPE_CHECKING:
     from typing import Concatenate
 
@@ -470,8 +472,94 @@ def logger(name: str, value: object, default: str) -> logging.Logger:
     raise wrong_type(name, "a logging.Logger, a logger name or None", value)
 
 
+def hook(name: str, value: object, what: str) -> Callable[..., Any]:
+    """Return `value` if it is callable with one positional argument (a predicate or a hook).
+
+    A hook that cannot take the argument it will be given fails here, when the decorator is
+    applied, not at the first failure it was meant to handle. A callable whose signature
+    cannot be read (some builtins and classes) is accepted.
+
+    Args:
+        name: The parameter's name.
+        value: The value given.
+        what: What the hook is called with and returns, for the message (``"exc -> bool"``).
+
+    Returns:
+        `value`, unchanged.
+
+    Raises:
+        TypeError: `value` is not callable, or not with one positional argument.
+
+    Example:
+        >>> def stop() -> bool:
+        ...     return True
+        >>> hook("giveup", stop, "exc -> bool")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        TypeError: giveup must be a callable taking one argument (exc -> bool), got function ...
+    """
+    allowed = f"a callable taking one argument ({what})"
+    if not callable(value):
+        raise wrong_type(name, allowed, value)
+    signature = CallSignature(value)
+    if signature.readable:
+        try:
+            signature.signature.bind(None)
+        except TypeError:
+            raise wrong_type(name, allowed, value) from None
+    return value
+
+
 def optional_callable(name: str, value: Callable[..., Any] | None) -> Callable[..., Any] | None:
     """Return `value` if it is callable or None."""
     if value is not None and not callable(value):
         raise TypeError(f"{name} must be callable or None, got {type(value).__name__} {value!r}")
     return value
+
+
+_BYTE_UNITS: dict[str, int] = {
+    "": 1,
+    "b": 1,
+    **{f"{p}{s}": 1000**i for i, p in enumerate("kmgtp", 1) for s in ("", "b")},
+    # Binary units, including Kubernetes' spelling ("512Mi").
+    **{f"{p}i{s}": 1024**i for i, p in enumerate("kmgtp", 1) for s in ("", "b")},
+}
+_SIZE = "a size in bytes >= 0: an int or a string such as '512MiB', '2GB' or '1.5 GiB'"
+
+
+def byte_size(name: str, value: object) -> int:
+    """Return a size (an int of bytes, or a string with a unit) as a number of bytes.
+
+    Strings are a number and a unit: decimal ``kB``/``MB``/``GB``/``TB`` (powers of 1000),
+    binary ``KiB``/``MiB``/``GiB``/``TiB`` (powers of 1024, also Kubernetes' ``Ki``/``Mi``/
+    ``Gi``), ``B`` or nothing for bytes; case and spaces do not matter. A fractional number of
+    bytes is rounded.
+
+    Raises:
+        TypeError: `value` is neither an integer (numpy's included) nor a str.
+        ValueError: `value` is negative, or a string that is not a size.
+
+    Example:
+        >>> byte_size("max_rss", "1.5 GiB"), byte_size("max_rss", "2GB"), byte_size("x", 512)
+        (1610612736, 2000000000, 512)
+        >>> byte_size("max_rss", "2 parsecs")
+        Traceback (most recent call last):
+        ValueError: max_rss must be a size in bytes >= 0: an int or a string such as '512MiB', \
+'2GB' or '1.5 GiB', got '2 parsecs'
+    """
+    if not isinstance(value, str):
+        result = _as_int(value)
+        if result is None:
+            raise wrong_type(name, _SIZE, value)
+        if result < 0:
+            raise wrong_value(name, _SIZE, value)
+        return result
+    text = value.strip()
+    digits = len(text) - len(text.lstrip("0123456789."))
+    factor = _BYTE_UNITS.get(text[digits:].strip().lower())
+    try:
+        number = float(text[:digits]) if "." in text[:digits] else int(text[:digits])
+    except ValueError:
+        factor = None
+    if factor is None:
+        raise wrong_value(name, _SIZE, value)
+    return round(number * factor)

@@ -106,10 +106,10 @@ class HungBackend(DictBackend):
         self.answer.wait(10)
 
 
-def counted(backend: Any) -> Any:
+def counted(backend: Any, namespace: str = "compute") -> Any:
     calls: list[Any] = []
 
-    @cache_result(backend=backend)
+    @cache_result(backend=backend, namespace=namespace)  # a closure: it needs a name
     def compute(x: int) -> int:
         calls.append(x)
         return 2 * x
@@ -305,7 +305,7 @@ def test_the_cool_down_is_shared_by_every_function_of_a_backend(
     cool_clock: FakeClock, cache_logs: pytest.LogCaptureFixture
 ) -> None:
     backend = FlakyBackend()
-    f, g = counted(backend), counted(backend)
+    f, g = counted(backend, "f"), counted(backend, "g")
     backend.down = True
     assert f(1) == 2
     assert g(1) == 2  # f's failure: g does not wait for the store either
