@@ -34,9 +34,9 @@ docs: $(PY)
 	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict --site-dir site
 
 bench: $(PY)
-	$(PIP) install -e ".[numpy,bench]"
-	$(PY) benchmarks/import_time.py
-	$(PY) benchmarks/overhead.py
+	$(PIP) install -e ".[numpy,prometheus,otel,bench]"
+	$(PY) benchmarks/import_time.py --write docs/benchmarks.md
+	$(PY) benchmarks/overhead.py --write docs/benchmarks.md
 
 clean:
 	rm -rf $(VENV) site build dist .coverage .pytest_cache .mypy_cache .ruff_cache
