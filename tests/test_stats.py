@@ -636,7 +636,7 @@ def test_histogram_and_totals_match_a_plain_count(durations: list[int]) -> None:
     for ns in durations:
         window.record(ns)
     bounds = _stats._BUCKET_BOUNDS_NS
-    expected = tuple(sum(ns <= bound for ns in durations) for bound in bounds) + (len(durations),)
+    expected = (*(sum(ns <= bound for ns in durations) for bound in bounds), len(durations))
     assert window.histogram() == expected
     summary = window.summary()
     assert summary.count == len(durations)
