@@ -50,8 +50,12 @@ from pathlib import Path
 from typing import Annotated, Any, NamedTuple
 
 import numpy as np
+import prometheus_client
+import uvicorn
+import uvicorn.config
 from fastapi import Body, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
+from prometheus_client import multiprocess
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
 
 from mlops_decorators import (
@@ -151,6 +155,7 @@ def create_app() -> FastAPI:
     exporters = [PrometheusExporter()]
     store = FeatureStore()
 
+    # --8<-- [start:stack]
     # The order of getting-started's "Stack them in this order": a hit returns from the cache
     # without a fetch; a failed fetch is retried through the cache (another caller may have
     # stored the vector meanwhile); monitor sits under the cache, so it counts the fetches
@@ -174,12 +179,12 @@ def create_app() -> FastAPI:
             score(batch.rows, vectors), [fetched[u].computed_by for u in batch.user_ids]
         )
 
+    # --8<-- [end:stack]
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
         if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
-            from prometheus_client import multiprocess
-
             # This worker's in-progress gauge leaves the sum (gunicorn's child_exit hook).
             multiprocess.mark_process_dead(os.getpid())
 
@@ -206,18 +211,18 @@ def create_app() -> FastAPI:
         headers = {"Retry-After": "1"}
         return JSONResponse({"detail": str(error)}, status_code=503, headers=headers)
 
+    # --8<-- [start:metrics]
     @app.get("/metrics")
     def metrics() -> Response:
-        import prometheus_client
-        from prometheus_client.multiprocess import MultiProcessCollector
-
         registry = prometheus_client.REGISTRY
         if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
             # A scrape reaches one worker: read every worker's files instead.
             registry = prometheus_client.CollectorRegistry()
-            MultiProcessCollector(registry)
+            multiprocess.MultiProcessCollector(registry)
         body = prometheus_client.generate_latest(registry)
         return Response(body, media_type=prometheus_client.CONTENT_TYPE_LATEST)
+
+    # --8<-- [end:metrics]
 
     @app.get("/health")
     def health() -> dict[str, Any]:
@@ -231,8 +236,6 @@ def create_app() -> FastAPI:
 
 def logging_config() -> dict[str, Any]:
     """uvicorn's logging, plus this service's records and the library's warnings."""
-    import uvicorn.config
-
     config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
     config["formatters"]["service"] = {
         "format": "%(levelname)s [%(process)d] %(name)s: %(message)s"
@@ -244,8 +247,6 @@ def logging_config() -> dict[str, Any]:
 
 
 def serve() -> None:
-    import uvicorn
-
     workers = int(os.environ.get("WORKERS", "1"))
     with tempfile.TemporaryDirectory(prefix="serve-model-metrics-") as metrics_dir:
         if workers > 1:
