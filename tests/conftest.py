@@ -10,6 +10,7 @@ from hypothesis import settings
 
 from fakes import FakeClock, fake_retry_seams
 from mlops_decorators import reset_timer_stats
+from mlops_decorators.caching import reset_cache_settings
 from mlops_decorators.retrying import reset_retry_settings
 
 # Properties here assert behaviour, never speed: a busy CI core must not fail an example
@@ -26,16 +27,19 @@ def _fresh_global_state(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
     The package's own environment variables go first (a developer's shell must not change
     what the suite sees), then everything the package keeps per process: the statistics
-    registry that timer records into (`reset_timer_stats` empties it) and the retry switches.
+    registry that timer records into (`reset_timer_stats` empties it), the retry switches and
+    the caching switch.
     """
     for name in [name for name in os.environ if name.startswith(ENV_PREFIX)]:
         monkeypatch.delenv(name)
     reset_timer_stats()
     reset_retry_settings()
+    reset_cache_settings()
     yield
     monkeypatch.undo()  # the environment first: the switches are read from it
     reset_timer_stats()
     reset_retry_settings()
+    reset_cache_settings()
 
 
 @pytest.fixture

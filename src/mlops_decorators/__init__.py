@@ -36,6 +36,8 @@ if TYPE_CHECKING:
         cache_info,
         cache_invalidate,
         cache_result,
+        reset_cache_settings,
+        set_caching,
     )
     from .call_logging import DEFAULT_REDACT, log_calls
     from .exceptions import (
@@ -88,6 +90,8 @@ _EXPORTS: dict[str, str] = {
     "cache_info": "caching",
     "cache_invalidate": "caching",
     "cache_result": "caching",
+    "reset_cache_settings": "caching",
+    "set_caching": "caching",
     "DEFAULT_REDACT": "call_logging",
     "log_calls": "call_logging",
     "InputValidationError": "exceptions",
@@ -157,11 +161,13 @@ __all__ = [
     "log_calls",
     "memory_guard",
     "memory_guard_stats",
+    "reset_cache_settings",
     "reset_retry_settings",
     "reset_timer_stats",
     "retry",
     "retry_context",
     "retry_stats",
+    "set_caching",
     "set_retries",
     "set_retry_waits",
     "timer",

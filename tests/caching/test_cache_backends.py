@@ -26,6 +26,7 @@ SECRET = "test-secret"
 
 
 def counted(backend: Any, **options: Any) -> Any:
+    options.setdefault("namespace", "compute")  # a closure: it needs a name in a shared store
     calls: list[Any] = []
 
     @cache_result(backend=backend, **options)

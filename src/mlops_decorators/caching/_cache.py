@@ -20,8 +20,9 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 from .._core import CallSignature, qualified_name, unwrap_method
 from .._events import RateLimit, call_fields
 from .._stats import Counter
-from ._keys import KeyMaker, stable_digest
+from ._keys import HashedKey, KeyMaker, namespace_of, stable_digest
 from ._memory import MemoryBackend, MemoryStore
+from ._switch import settings
 
 if TYPE_CHECKING:
     import asyncio
@@ -174,11 +175,35 @@ def _freeze(value: Any, np: Any, owned: bool) -> Any:
     return value
 
 
-def _fresh_copy(value: Any) -> Any:
+def _deep_copy(value: Any) -> Any:
     np = sys.modules.get("numpy")
     if np is not None and type(value) is np.ndarray:
         return value.copy()
     return copy_module.deepcopy(value)
+
+
+def _fresh_copy(value: Any) -> Any:
+    """A caller's copy (``copy=True``): `value` itself when it cannot be copied, which only a
+    result that was not cached can be (see `_Cache._save_result`), handed to the waiters of
+    its single flight."""
+    try:
+        return _deep_copy(value)
+    except Exception:
+        return value
+
+
+def _waiter_error(error: BaseException) -> BaseException:
+    """What a waiter of a failed single flight raises: a copy of the leader's exception, so
+    that each waiter's traceback holds its own frames, with the leader's exception (and its
+    traceback) as the cause. The leader's object itself when it cannot be copied."""
+    try:
+        copied = copy_module.copy(error)
+    except Exception:
+        return error
+    if type(copied) is not type(error) or copied is error:
+        return error
+    copied.__cause__ = error
+    return copied
 
 
 class _Flight:
@@ -227,11 +252,10 @@ class _Cache:
         backend: Any,
         cache_none: bool,
         copy: bool,
+        namespace: str | None,
     ) -> None:
         target = unwrap_method(fn)
         self.name = qualified_name(target)
-        module = getattr(target, "__module__", None) or "__main__"
-        self.namespace = f"{module}.{self.name}" + ("" if version is None else f"@{version}")
         signature = CallSignature(fn)
         if not signature.readable:
             raise TypeError(
@@ -253,9 +277,18 @@ class _Cache:
                 f"max_bytes={max_bytes!r} applies to the memory backend only; the size of "
                 f"{type(backend).__name__} is managed by the store itself"
             )
+        self.namespace = namespace_of(
+            target,
+            self.name,
+            namespace=namespace,
+            version=version,
+            shared=None if self.memory else repr(backend),
+        )
         # An instance gets its own store, left out of the key; a class receiver stays in
         # the key like any argument (classes are hashable and have stable names).
         receiver = signature.receiver
+        # Called through an instance (obj.method): its accessors are bound to it too.
+        self.binds_instance = receiver == "self" and not isinstance(fn, classmethod)
         self.per_instance = (
             self.memory
             and receiver == "self"
@@ -272,7 +305,6 @@ class _Cache:
         )
         self.ttl = ttl
         self.maxsize = maxsize
-        self.typed = typed
         self.cache_none = cache_none
         self.copy = copy
         self.out: Callable[[Any], Any] | None = _fresh_copy if copy else None
@@ -288,8 +320,12 @@ class _Cache:
         # since its own miss (saves a backend round trip on every other miss).
         self._landed = 0
         self._backend_warning = RateLimit(WARN_EVERY_S, clock=_monotonic)
+        self._copy_warning = RateLimit(WARN_EVERY_S, clock=_monotonic)
         self.backend: Any = backend if backend is not None else MemoryBackend()
         self._instances: dict[int, tuple[weakref.ref[Any], MemoryStore]] = {}
+        # Instances without weak references but hashable (namedtuples, int subclasses):
+        # one store for all, keyed by value (created on first use).
+        self._by_value: MemoryStore | None = None
         self.store: MemoryStore | None = None
         self.codec: Codec | None = None
         if self.memory:
@@ -298,6 +334,7 @@ class _Cache:
                 self.store = self._new_store()
         else:
             self.codec = getattr(self.backend, "codec", None) or _default_codec(self.backend)
+        settings.register(self)
 
     # -- stores -------------------------------------------------------------------------
 
@@ -316,42 +353,77 @@ class _Cache:
             return [self.store]
         # A weakref callback (`forget`) may delete an instance's store in any thread, lock
         # or no lock; dict.copy is one C call, so it never sees the dict change size.
-        return [store for _, store in self._instances.copy().values()]
+        stores = [store for _, store in self._instances.copy().values()]
+        return stores if self._by_value is None else [*stores, self._by_value]
 
-    def _instance_store(self, instance: Any) -> MemoryStore:
+    def _instance_store(self, instance: Any) -> MemoryStore | None:
+        """The store of `instance`, or None when its class has no weak references."""
         ident = id(instance)
         pair = self._instances.get(ident)
         if pair is not None and pair[0]() is instance:
             return pair[1]
+        if not type(instance).__weakrefoffset__:
+            return None
         instances = self._instances
 
         def forget(ref: weakref.ref[Any]) -> None:
             if instances.get(ident, (None,))[0] is ref:
                 del instances[ident]
 
-        try:
-            ref = weakref.ref(instance, forget)
-        except TypeError:
-            raise TypeError(
-                f"cache_result keeps one cache per instance of {type(instance).__qualname__} "
-                "without keeping instances alive, which needs weak references: add "
-                "'__weakref__' to its __slots__, or pass ignore=('self',) to share one cache "
-                "between all instances"
-            ) from None
+        ref = weakref.ref(instance, forget)
         with self._lock:
             pair = instances.get(ident)
             if pair is None or pair[0]() is not instance:
                 pair = instances[ident] = (ref, self._new_store())
             return pair[1]
 
+    def _by_value_key(self, instance: Any, key: HashedKey) -> tuple[MemoryStore, HashedKey]:
+        """Store and key of a call on an instance without weak references: keyed by value,
+        as `functools.lru_cache` does, and by class, so equal instances of two classes (a
+        namedtuple and a plain tuple) stay apart."""
+        try:
+            by_value = HashedKey((type(instance), instance, key))
+        except TypeError:
+            cls = type(instance).__qualname__
+            raise TypeError(
+                f"cache_result keeps the entries of each {cls} apart through a weak reference "
+                f"or, for a hashable class, by value, and {cls} has neither: add "
+                "'__weakref__' to its __slots__ (weakref_slot=True for a dataclass), make it "
+                "hashable (frozen=True), or pass key= to build the key from its fields"
+            ) from None
+        if self._by_value is None:
+            with self._lock:
+                if self._by_value is None:
+                    self._by_value = self._new_store()
+        return self._by_value, by_value
+
     def resolve(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, Hashable]:
         """The store (None for an external backend) and key of a call."""
-        key = self.keys(args, kwargs)  # first: it raises the call's TypeError if self is missing
-        if self.per_instance:
-            return self._instance_store(args[0] if args else kwargs["self"]), key
-        if self.memory:
+        if not self.memory:
+            return None, stable_digest(self.namespace, self.keys(args, kwargs))
+        key = self.keys.hashed(args, kwargs)  # first: the call's TypeError if no self
+        if not self.per_instance:
             return self.store, key
-        return None, stable_digest(self.namespace, key, typed=self.typed)
+        instance = args[0] if args else kwargs["self"]
+        store = self._instance_store(instance)
+        if store is None:
+            return self._by_value_key(instance, key)
+        return store, key
+
+    def _receiver(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        """Refuse to name an entry of a method with something that is no instance of its
+        class (``Model.predict.cache_invalidate(3)``): a hashable one would be taken for an
+        instance keyed by value."""
+        instance = args[0] if args else kwargs.get("self")
+        if instance is None or type(instance).__weakrefoffset__:
+            return
+        owner, _, method = self.name.rpartition(".")
+        if not any(cls.__qualname__ == owner for cls in type(instance).__mro__):
+            raise TypeError(
+                f"{self.name} keeps entries per instance, and {instance!r} is no {owner}: "
+                f"name the instance, as in obj.{method}.cache_invalidate(...) or "
+                f"{self.name}.cache_invalidate(obj, ...)"
+            )
 
     # -- lookups and stores -------------------------------------------------------------
 
@@ -388,17 +460,21 @@ class _Cache:
         return True, value if self.copy else self._prepare(value, owned=True)[0]
 
     def _prepare(self, value: Any, *, owned: bool = False) -> tuple[Any, Any]:
-        """``(what to store, what to return)`` for a value the function returned."""
+        """``(what to store, what to return)`` for a value the function returned.
+
+        Raises:
+            Exception: ``copy=True`` and `value` cannot be copied.
+        """
         np = sys.modules.get("numpy")
         if self.copy:  # a private copy: the caller may mutate its result while waiters copy
-            return _fresh_copy(value), value
+            return _deep_copy(value), value
         if np is None:
             return value, value
         frozen = _freeze(value, np, owned)
         return frozen, frozen
 
     def save(self, store: MemoryStore | None, key: Any, value: Any) -> None:
-        if value is None and not self.cache_none:
+        if (value is None and not self.cache_none) or not settings.enabled:
             return
         if store is not None:
             store.put(key, value)
@@ -418,6 +494,20 @@ class _Cache:
         except Exception as exc:
             self._failed("delete", exc)
             return False
+
+    def _uncopyable(self, exc: Exception) -> None:
+        self.backend_errors.increment()
+        if self._copy_warning.ready():
+            logger.warning(
+                "%s: copy=True cannot copy its result (%s: %s); the result is returned "
+                "uncached. Further failures are counted in cache_info().backend_errors and "
+                "logged at most every %g s",
+                self.name,
+                type(exc).__name__,
+                exc,
+                WARN_EVERY_S,
+                extra=call_fields(self.name, error=exc, operation="copy"),
+            )
 
     def _failed(self, operation: str, exc: Exception) -> None:
         self.backend_errors.increment()
@@ -442,6 +532,9 @@ class _Cache:
 
     def call(self, func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """A call that the inlined hit path did not answer (threads single-flight)."""
+        if not settings.enabled:
+            self.misses.increment()
+            return func(*args, **kwargs)
         landed = self._landed
         store, key = self.resolve(args, kwargs)
         found, value = self.lookup(store, key)
@@ -463,7 +556,7 @@ class _Cache:
                     return value
                 continue
             if flight.error is not None:
-                raise flight.error
+                raise _waiter_error(flight.error)
             return flight.value if self.out is None else self.out(flight.value)
 
     def _run(
@@ -490,7 +583,11 @@ class _Cache:
 
     def _save_result(self, store: MemoryStore | None, key: Hashable, value: Any) -> tuple[Any, Any]:
         """Save what the function returned; ``(what was stored, what to return)``."""
-        stored, returned = self._prepare(value)
+        try:
+            stored, returned = self._prepare(value)
+        except Exception as exc:  # copy=True, and a lock inside: served uncached
+            self._uncopyable(exc)
+            return value, value
         self.save(store, key, stored)
         return stored, returned
 
@@ -554,6 +651,9 @@ class _Cache:
         self, func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> Any:
         """The same for coroutine functions (asyncio tasks single-flight per event loop)."""
+        if not settings.enabled:
+            self.misses.increment()
+            return await func(*args, **kwargs)
         landed = self._landed
         store, key = self.resolve(args, kwargs)
         found, value = await self._lookup_async(store, key)
@@ -577,7 +677,10 @@ class _Cache:
                 return (await self._save_result_async(store, key, result))[1]
             self.waits.increment()
             # shield: a cancelled waiter must not cancel the shared computation.
-            value = await asyncio.shield(flight.future)
+            try:
+                value = await asyncio.shield(flight.future)
+            except Exception as exc:  # the leader's, shared by every waiter: raise a copy
+                raise _waiter_error(exc)  # noqa: B904 -- its cause is the leader's exception
             if value is _RETRY:
                 landed = self._landed
                 found, value = await self._lookup_async(store, key)
@@ -638,8 +741,7 @@ class _Cache:
 
     def clear(self) -> None:
         if self.memory:
-            for store in self._stores():
-                store.clear()
+            self.empty_memory()
         else:
             try:
                 self.backend.clear(self.namespace)
@@ -655,13 +757,23 @@ class _Cache:
         ):
             counter.reset()
 
+    def empty_memory(self) -> None:
+        """Drop the in-memory entries, counters untouched (`set_caching` turning caching off)."""
+        if self.memory:
+            for store in self._stores():
+                store.clear()
+
     def invalidate(self, *args: Any, **kwargs: Any) -> bool:
+        if self.per_instance:
+            self._receiver(args, kwargs)
         store, key = self.resolve(args, kwargs)
         return self.delete(store, key)
 
     def cache_key(self, *args: Any, **kwargs: Any) -> Any:
+        if self.per_instance:
+            self._receiver(args, kwargs)
         _, key = self.resolve(args, kwargs)
-        return (self.namespace, key) if self.memory else key
+        return (self.namespace, tuple(key)) if isinstance(key, HashedKey) else key
 
 
 _codecs: weakref.WeakKeyDictionary[Any, Codec] = weakref.WeakKeyDictionary()

@@ -34,7 +34,9 @@ class SQLiteBackend:
     """Store cache entries in an SQLite file (standard library only).
 
     Use it when results should survive a restart, or when several worker processes on one
-    machine should share them. Expired rows are purged every ``purge_every`` writes.
+    machine should share them. Expired rows are purged every ``purge_every`` writes. It can
+    be pickled (sent to a worker process): the copy opens its own connections to the same
+    file. The pickle holds the signing secret: keep it as private as the secret.
 
     Args:
         path: The database file (created when missing, parent directories included).
@@ -93,6 +95,20 @@ class SQLiteBackend:
 
     def __repr__(self) -> str:
         return f"SQLiteBackend({str(self.path)!r}, table={self._table!r})"
+
+    def __getstate__(self) -> dict[str, object]:
+        # A copy (pickle, e.g. to a worker process) keeps the file, options and secret, and
+        # opens its own connections on first use: connections and locks stay behind.
+        state = self.__dict__.copy()
+        for name in ("_local", "_connections", "_connections_lock"):
+            del state[name]
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        self._local = threading.local()
+        self._connections = []
+        self._connections_lock = threading.Lock()
 
     def _connection(self) -> sqlite3.Connection:
         local = self._local
@@ -222,13 +238,14 @@ class SQLiteBackend:
         return cursor.rowcount
 
     def delete(self, key: str) -> bool:
-        """Delete `key`; whether it was there.
+        """Delete `key`; whether a live entry was there (as `get` would have returned it).
 
         Args:
             key: ``"<namespace>:<hex digest>"``.
 
         Returns:
-            True if a row was deleted (expired or not).
+            True if an unexpired row was deleted; an expired row not purged yet is deleted
+            too, but counts as absent, as in the memory and Redis backends.
 
         Raises:
             sqlite3.Error: The database cannot be written.
@@ -240,8 +257,15 @@ class SQLiteBackend:
             >>> backend.delete("f:1"), backend.delete("f:1")
             (True, False)
         """
-        cursor = self._connection().execute(f"DELETE FROM {self._table} WHERE key = ?", (key,))
-        return cursor.rowcount > 0
+        connection = self._connection()
+        live = connection.execute(
+            f"DELETE FROM {self._table} WHERE key = ? AND (expires_at IS NULL OR expires_at > ?)",
+            (key, self._clock()),
+        )
+        if live.rowcount > 0:
+            return True
+        connection.execute(f"DELETE FROM {self._table} WHERE key = ?", (key,))  # expired
+        return False
 
     def clear(self, namespace: str) -> None:
         """Delete every entry of one function (`namespace`).
