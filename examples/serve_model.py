@@ -160,8 +160,10 @@ def create_app() -> FastAPI:
     # without a fetch; a failed fetch is retried through the cache (another caller may have
     # stored the vector meanwhile); monitor sits under the cache, so it counts the fetches
     # (the misses, across workers) and each failed attempt by its exception type.
+    # namespace= names the entries in Redis, the same in every worker: a function made inside
+    # create_app() has no name of its own that says so.
     @retry(max_attempts=3, delay=0.01, exceptions=ConnectionError)
-    @cache_result(ttl=600, backend=backend)
+    @cache_result(ttl=600, backend=backend, namespace="user_features")
     @monitor(name="fetch_features", exporters=exporters)
     async def user_features(user_id: int) -> UserFeatures:
         return UserFeatures(await store.fetch(user_id), os.getpid())
