@@ -25,13 +25,19 @@ import redis
 import mlops_decorators
 from mlops_decorators import (
     Array,
+    JsonFormatter,
     MemoryBackend,
+    OpenTelemetryExporter,
+    PrometheusExporter,
     RedisBackend,
     RetryBudget,
     SQLiteBackend,
+    StatsDExporter,
+    StatsRegistry,
     cache_result,
     log_calls,
     memory_guard,
+    monitor,
     retry,
     retry_context,
     timer,
@@ -77,6 +83,13 @@ TARGETS: dict[str, Target] = {
     "RedisBackend": Target(RedisBackend, RedisBackend, {"secret": "s"}),
     "validate_input": Target(validate_input, _decorating(validate_input), {}),
     "Array": Target(Array, Array, {}),
+    "monitor": Target(monitor, _decorating(monitor), {}),
+    "StatsRegistry": Target(StatsRegistry, StatsRegistry, {}),
+    "PrometheusExporter": Target(PrometheusExporter, PrometheusExporter, {}),
+    "OpenTelemetryExporter": Target(OpenTelemetryExporter, OpenTelemetryExporter, {}),
+    # Resolves the loopback address and opens a UDP socket, closed when collected.
+    "StatsDExporter": Target(StatsDExporter, StatsDExporter, {}),
+    "JsonFormatter": Target(JsonFormatter, JsonFormatter, {}),
 }
 
 
@@ -208,6 +221,30 @@ OPTIONS: list[Option] = [
     Option("Array", "allow_nan", NOT_A_FLAG),
     Option("Array", "allow_inf", NOT_A_FLAG),
     Option("Array", "coerce", NOT_A_FLAG),
+    Option("monitor", "name", (3, b"load"), ("",)),
+    Option(
+        "monitor",
+        "labels",
+        (3, "model=a", {"model": [1]}, {1: "a"}, {"model": None}),
+        ({"function": "f"}, {"1st": "a"}, {"__name__": "a"}, {"my-model": "a"}),
+    ),
+    Option("monitor", "log_level", NOT_A_LEVEL, BAD_LEVELS),
+    Option("monitor", "capture_args", (1, None, 0.5), ("always", "ON_ERROR")),
+    Option("monitor", "system_metrics", NOT_A_FLAG),
+    Option("monitor", "slow", NOT_SECONDS, (*BAD_SECONDS, 0)),
+    Option("monitor", "exporters", (3, "prometheus", [3], [object()])),
+    Option("monitor", "registry", (3, {}, "default", StatsRegistry)),
+    Option("StatsRegistry", "window", NOT_AN_INT, (0, -1)),
+    Option("StatsRegistry", "max_error_types", NOT_AN_INT, (0, -1)),
+    Option("StatsRegistry", "max_names", NOT_AN_INT, (0, -1)),
+    Option("PrometheusExporter", "registry", (3, "default", {})),
+    Option("OpenTelemetryExporter", "tracer_provider", (3, "global")),
+    Option("OpenTelemetryExporter", "meter_provider", (3, "global")),
+    Option("StatsDExporter", "host", (3, None, b"localhost")),
+    Option("StatsDExporter", "port", (8125.0, "8125", True), (0, -1, 65536)),
+    Option("StatsDExporter", "prefix", (3, None), ("", "1st", "my prefix", "a|b")),
+    Option("StatsDExporter", "tags", (3, "env:prod", [3])),
+    Option("JsonFormatter", "fields", ("process", ["process"], (3,))),
 ]
 
 
