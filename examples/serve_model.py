@@ -9,7 +9,7 @@ across the worker processes.
 
 Run it (from a clone, in a virtual environment):
 
-    pip install -e ".[numpy,redis,prometheus]" --group examples
+    pip install -e ".[numpy,redis,prometheus]" --group examples   # pip 25.1 or newer
     python examples/serve_model.py                # one worker on 127.0.0.1:8000
 
     # two workers sharing a Redis cache, /metrics added up across them
@@ -70,8 +70,6 @@ from mlops_decorators import (
     retry,
     validate_input,
 )
-
-logger = logging.getLogger("serve_model")
 
 N_FEATURES = 4  # columns of a row
 EMBED_DIM = 8  # length of a user's feature vector
