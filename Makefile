@@ -1,4 +1,4 @@
-# Two entry points: `make demo` runs every example, `make test` runs the test suite.
+# Two entry points: `make demo` runs the tour and every example, `make test` the test suite.
 # Each creates the virtual environment (.venv) and installs what it needs first.
 PYTHON ?= python3
 VENV ?= .venv
@@ -11,7 +11,9 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 
 demo: $(PY)
-	$(PIP) install -e ".[numpy]"
+	$(PIP) install -e ".[numpy,prometheus]"
+	@echo "==> python -m mlops_decorators"
+	$(PY) -m mlops_decorators
 	@for example in examples/*.py; do \
 		echo "==> $$example"; \
 		$(PY) "$$example" || exit 1; \

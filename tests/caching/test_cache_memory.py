@@ -323,7 +323,7 @@ def test_introspection() -> None:
     f(1)
     assert len(f.calls) == 3
     f.cache_clear()
-    assert f.cache_info() == CacheInfo("counted.<locals>.f", 0, 0, 1024, 0, 0, 0, 0, 0)
+    assert f.cache_info() == CacheInfo("counted.<locals>.f", 0, 0, 1024, 0, 0, 0, 0, 0, 0)
     f(2)
     assert len(f.calls) == 4
 

@@ -2,7 +2,10 @@
 
 `_Cache` is built once at decoration (see `_decorator`); it answers every call the wrapper's
 inlined memory hit path does not: keyword or unhashable arguments, methods, shared
-backends, and misses, where concurrent identical calls share one computation.
+backends, and misses, where concurrent identical calls share one computation (threads, and
+tasks of every event loop of the process). Shared backends are reached through their
+`BackendGuard` (cool-down after a failure, dedicated threads and a time budget for async
+calls). After ``os.fork()`` the child starts with no flights and fresh locks.
 """
 
 from __future__ import annotations
@@ -20,12 +23,21 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 from .._core import CallSignature, qualified_name, unwrap_method
 from .._events import RateLimit, call_fields
 from .._stats import Counter
+from ._guard import (
+    COOLDOWN_S,
+    BackendGuard,
+    Budget,
+    abandoned,
+    guard_of,
+    per_backend,
+    reset_in_child,
+)
 from ._keys import HashedKey, KeyMaker, namespace_of, stable_digest
 from ._memory import MemoryBackend, MemoryStore
 from ._switch import settings
 
 if TYPE_CHECKING:
-    import asyncio
+    import concurrent.futures
 
     from ._serialize import Codec
 
@@ -35,10 +47,11 @@ logger = logging.getLogger("mlops_decorators.caching")
 
 #: Seconds between two warnings about one function's failing backend.
 WARN_EVERY_S = 60.0
-# Clock of the warning rate limit; a seam for tests.
+# Clock of the warning rate limit and of backend cool-downs and budgets; a seam for tests.
 _monotonic = time.monotonic
 
 _MISS: tuple[bool, Any] = (False, None)
+_FAILED = object()  # what _Cache._io returns for a backend operation that raised
 
 
 @runtime_checkable
@@ -48,11 +61,14 @@ class CacheBackend(Protocol):
     Keys are ``"<namespace>:<hex digest>"`` strings, the same in every process, where the
     namespace names the function (module, qualname, version). Values are opaque bytes that
     the decorator serialises and signs. Any method may raise: the decorator then counts a
-    backend error and calls the function. Methods are called from several threads at once
-    (for ``async def`` functions, from worker threads), so they must be thread-safe.
+    backend error, calls the function, and skips the backend for a short cool-down. Methods
+    are called from several threads at once (for ``async def`` functions, from a few worker
+    threads of the backend's own), so they must be thread-safe.
 
     A backend may carry a ``codec`` attribute (its serialiser and signer); without one, the
-    decorator signs with ``MLOPS_DECORATORS_CACHE_SECRET`` when it is set.
+    decorator signs with ``MLOPS_DECORATORS_CACHE_SECRET`` when it is set. It may carry a
+    ``timeout`` attribute (seconds): an ``async def`` caller then waits at most that long
+    for it in total per call, and a backend operation that takes longer counts as failed.
 
     Example:
         >>> class DictBackend:  # a toy store: one process, no expiry
@@ -124,7 +140,10 @@ class CacheInfo:
         expirations: Entries dropped because their TTL had passed (memory backend).
         single_flight_waits: Calls that waited for a concurrent identical call instead of
             running the function.
-        backend_errors: Failed backend operations (the function ran anyway).
+        backend_errors: Failed backend operations (the function ran anyway), waits for the
+            backend cut short by an async call's time budget included.
+        backend_skips: Lookups that skipped the backend because it failed moments before
+            (its cool-down): those calls ran uncached without waiting for it.
 
     Example:
         >>> from mlops_decorators.caching import cache_result
@@ -147,6 +166,7 @@ class CacheInfo:
     expirations: int
     single_flight_waits: int
     backend_errors: int
+    backend_skips: int
 
 
 def _freeze(value: Any, np: Any, owned: bool) -> Any:
@@ -220,14 +240,29 @@ class _Flight:
 
 
 class _AsyncFlight:
-    """The same for asyncio tasks of one event loop."""
+    """The same for asyncio tasks, of any event loop of the process.
 
-    __slots__ = ("future", "loop", "owner")
+    The result travels in a `concurrent.futures.Future`, which tasks of every loop can await
+    (``asyncio.wrap_future``). The first waiter makes it, under the cache's lock (a flight
+    nobody waits for, the common case, needs none), and the leader fulfils it once the flight
+    has landed, when no later waiter can join.
+    """
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, owner: asyncio.Task[Any] | None) -> None:
-        self.loop = loop
+    __slots__ = ("future", "owner")
+
+    def __init__(self, owner: object) -> None:
         self.owner = owner
-        self.future: asyncio.Future[Any] = loop.create_future()
+        self.future: concurrent.futures.Future[Any] | None = None
+
+    def join(self) -> None:
+        """Make the future waiters await, if none yet (called under the cache's lock)."""
+        if self.future is None:
+            from concurrent.futures import Future  # loaded already: asyncio imports it
+
+            future: concurrent.futures.Future[Any] = Future()
+            # Running: a cancelled waiter's wrapper future cannot cancel it (it is shared).
+            future.set_running_or_notify_cancel()
+            self.future = future
 
 
 _F = TypeVar("_F", _Flight, _AsyncFlight)
@@ -314,6 +349,7 @@ class _Cache:
         self.evictions = Counter()
         self.expirations = Counter()
         self.backend_errors = Counter()
+        self.backend_skips = Counter()
         self._lock = threading.Lock()
         self._flights: dict[Hashable, Any] = {}
         # Flights finished so far: a new leader re-reads the cache only when one finished
@@ -328,13 +364,26 @@ class _Cache:
         self._by_value: MemoryStore | None = None
         self.store: MemoryStore | None = None
         self.codec: Codec | None = None
+        self.guard: BackendGuard | None = None
         if self.memory:
             self._max_bytes = max_bytes
             if not self.per_instance:
                 self.store = self._new_store()
         else:
             self.codec = getattr(self.backend, "codec", None) or _default_codec(self.backend)
+            self.guard = guard_of(self.backend, _monotonic)
         settings.register(self)
+        reset_in_child(self)
+
+    def _after_fork(self) -> None:
+        """In a child made by ``os.fork()``: the threads that ran flights, or held locks, do
+        not exist here, so their flights would never land and their locks never open."""
+        self._lock = threading.Lock()
+        self._flights = {}
+        self._backend_warning = RateLimit(WARN_EVERY_S, clock=_monotonic)
+        self._copy_warning = RateLimit(WARN_EVERY_S, clock=_monotonic)
+        for store in self._stores():
+            store.after_fork()
 
     # -- stores -------------------------------------------------------------------------
 
@@ -435,12 +484,12 @@ class _Cache:
                 return _MISS
             self.hits.increment()
             return True, entry[0] if self.out is None else self.out(entry[0])
-        try:
-            record = self.backend.get(key)
-        except Exception as exc:
-            self._failed("get", exc)
+        assert self.guard is not None
+        if not self.guard.admit():
+            self._skipped()
             return _MISS
-        if record is None:
+        record = self._io("get", self.backend.get, key)
+        if record is None or record is _FAILED:
             return _MISS
         assert self.codec is not None
         try:
@@ -480,20 +529,36 @@ class _Cache:
             store.put(key, value)
             return
         assert self.codec is not None
+        assert self.guard is not None
+        if self.guard.cooling():  # not even serialised
+            return
         try:
             record = self.codec.dumps(key, value)
-            self.backend.set(key, record, self.ttl)
-        except Exception as exc:
+        except Exception as exc:  # the value cannot be stored, the backend is fine
             self._failed("set", exc)
+            return
+        if self.guard.admit():
+            self._io("set", self.backend.set, key, record, self.ttl)
 
     def delete(self, store: MemoryStore | None, key: Any) -> bool:
         if store is not None:
             return store.delete(key)
+        # Asked for explicitly: tried even in a cool-down, like clear().
+        deleted = self._io("delete", self.backend.delete, key)
+        return deleted is not _FAILED and bool(deleted)
+
+    def _io(self, operation: str, method: Callable[..., Any], *args: Any) -> Any:
+        """``method(*args)``, one backend operation; `_FAILED` when it raised (counted,
+        logged, and the backend's cool-down begins)."""
+        assert self.guard is not None
         try:
-            return bool(self.backend.delete(key))
+            result = method(*args)
         except Exception as exc:
-            self._failed("delete", exc)
-            return False
+            self.guard.failed()
+            self._failed(operation, exc)
+            return _FAILED
+        self.guard.succeeded()
+        return result
 
     def _uncopyable(self, exc: Exception) -> None:
         self.backend_errors.increment()
@@ -509,20 +574,44 @@ class _Cache:
                 extra=call_fields(self.name, error=exc, operation="copy"),
             )
 
-    def _failed(self, operation: str, exc: Exception) -> None:
+    def _failed(self, operation: str, exc: BaseException) -> None:
+        if abandoned():
+            return
         self.backend_errors.increment()
         if not self._backend_warning.ready():
             return
         logger.warning(
-            "%s: cache backend %r failed to %s (%s: %s); the function runs uncached. Further "
-            "failures are counted in cache_info().backend_errors and logged at most every %g s",
+            "%s: cache backend %r failed to %s (%s: %s); the function runs uncached, and "
+            "calls skip the backend for the next %g s. Further failures are counted in "
+            "cache_info().backend_errors, skipped lookups in backend_skips, and logged at "
+            "most every %g s",
             self.name,
             self.backend,
             operation,
             type(exc).__name__,
             exc,
+            COOLDOWN_S,
             WARN_EVERY_S,
             extra=call_fields(self.name, error=exc, operation=operation),
+        )
+
+    def _skipped(self) -> None:
+        """Count a lookup that skipped the backend in its cool-down; warn (rate-limited) when
+        this function has not said so lately, as the failure may have been another's."""
+        if abandoned():
+            return
+        self.backend_skips.increment()
+        if not self._backend_warning.ready():
+            return
+        logger.warning(
+            "%s: cache backend %r failed less than %g s ago; the function runs uncached "
+            "meanwhile. Skipped lookups are counted in cache_info().backend_skips and logged "
+            "at most every %g s",
+            self.name,
+            self.backend,
+            COOLDOWN_S,
+            WARN_EVERY_S,
+            extra=call_fields(self.name, operation="get"),
         )
 
     # -- calls ----------------------------------------------------------------------------
@@ -573,13 +662,17 @@ class _Cache:
     def _board(self, fkey: Hashable, landed: int, new: Callable[[], _F]) -> tuple[_F, bool, bool]:
         """``(flight, whether we lead it, whether to re-check the cache first)``: the
         running flight of `fkey`, else a `new` one that we lead. A re-check is needed when a
-        flight landed since `landed` was read (before our miss): it may have stored ours."""
+        flight landed since `landed` was read (before our miss): it may have stored ours,
+        unless the backend is in a cool-down, which nobody stored to."""
+        cooling = self.guard is not None and self.guard.cooling()
         with self._lock:
             flight = self._flights.get(fkey)
             lead = flight is None
             if flight is None:
                 flight = self._flights[fkey] = new()
-            return flight, lead, self._landed != landed
+            elif type(flight) is _AsyncFlight:
+                flight.join()
+            return flight, lead, self._landed != landed and not cooling
 
     def _save_result(self, store: MemoryStore | None, key: Hashable, value: Any) -> tuple[Any, Any]:
         """Save what the function returned; ``(what was stored, what to return)``."""
@@ -628,62 +721,88 @@ class _Cache:
             flight.done.set()
         return value
 
-    # Shared backends do blocking I/O (a down Redis can take its whole timeout): in a worker
-    # thread, so that the event loop keeps serving other tasks meanwhile.
+    # Shared backends do blocking I/O (a hung Redis can take its whole timeout): in one of
+    # the backend's own threads, so that the event loop keeps serving other tasks, within
+    # the call's budget, and not at all in a cool-down (no thread hop either).
 
-    async def _lookup_async(self, store: MemoryStore | None, key: Hashable) -> tuple[bool, Any]:
+    async def _off_loop(
+        self, operation: str, budget: Budget, job: Callable[..., Any], *args: Any
+    ) -> Any:
+        """``job(*args)`` in the backend's threads; `_FAILED` when the budget ran out."""
+        import asyncio
+
+        assert self.guard is not None
+        try:
+            return await self.guard.run(budget, job, *args)
+        except asyncio.TimeoutError:
+            self.guard.failed()
+            self._failed(
+                operation,
+                TimeoutError(f"no answer within the call's {self.guard.timeout:g} s budget"),
+            )
+            return _FAILED
+
+    async def _lookup_async(
+        self, store: MemoryStore | None, key: Hashable, budget: Budget | None
+    ) -> tuple[bool, Any]:
         if store is not None:
             return self.lookup(store, key)
-        import asyncio
-
-        return await asyncio.to_thread(self.lookup, store, key)
+        assert self.guard is not None
+        assert budget is not None
+        if self.guard.cooling():
+            self._skipped()
+            return _MISS
+        found: tuple[bool, Any] = await self._off_loop("get", budget, self.lookup, store, key)
+        return _MISS if found is _FAILED else found
 
     async def _save_result_async(
-        self, store: MemoryStore | None, key: Hashable, value: Any
+        self, store: MemoryStore | None, key: Hashable, value: Any, budget: Budget | None
     ) -> tuple[Any, Any]:
-        if store is not None:
-            return self._save_result(store, key, value)
-        import asyncio
-
-        return await asyncio.to_thread(self._save_result, store, key, value)
+        guard = self.guard  # None: the memory backend
+        if guard is not None and budget is not None and not guard.cooling():
+            saved = await self._off_loop("set", budget, self._save_result, store, key, value)
+            if saved is not _FAILED:
+                return saved  # type: ignore[no-any-return]
+        # In memory, or the backend in a cool-down (save skips it): nothing to wait for.
+        return self._save_result(store, key, value)
 
     async def call_async(
         self, func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> Any:
-        """The same for coroutine functions (asyncio tasks single-flight per event loop)."""
+        """The same for coroutine functions: the tasks of every event loop in the process
+        share one flight per key."""
         if not settings.enabled:
             self.misses.increment()
             return await func(*args, **kwargs)
         landed = self._landed
         store, key = self.resolve(args, kwargs)
-        found, value = await self._lookup_async(store, key)
+        budget = None if self.guard is None else self.guard.budget()
+        found, value = await self._lookup_async(store, key, budget)
         if found:
             return value
         fkey = self._flight_key(store, key)
         import asyncio  # already loaded: an async function is running
 
-        loop = asyncio.get_running_loop()
         task = asyncio.current_task()
         while True:
-            # Several loops in several threads may share this function: one flight map.
-            flight, lead, recheck = self._board(fkey, landed, lambda: _AsyncFlight(loop, task))
+            flight, lead, recheck = self._board(fkey, landed, lambda: _AsyncFlight(task))
             if lead:
-                return await self._lead_async(flight, fkey, recheck, func, args, kwargs, store, key)
-            if flight.loop is not loop or flight.owner is task:
-                # Another loop's future cannot be awaited here; the owner task awaiting its
-                # own flight would deadlock: both compute on their own.
+                return await self._lead_async(
+                    flight, fkey, recheck, func, args, kwargs, store, key, budget
+                )
+            if flight.owner is task:  # awaiting its own flight would deadlock: compute again
                 self.misses.increment()
                 result = await func(*args, **kwargs)
-                return (await self._save_result_async(store, key, result))[1]
+                return (await self._save_result_async(store, key, result, budget))[1]
             self.waits.increment()
-            # shield: a cancelled waiter must not cancel the shared computation.
-            try:
-                value = await asyncio.shield(flight.future)
+            assert flight.future is not None  # joined on boarding
+            try:  # the leader may be a task of another loop, in another thread
+                value = await asyncio.wrap_future(flight.future)
             except Exception as exc:  # the leader's, shared by every waiter: raise a copy
                 raise _waiter_error(exc)  # noqa: B904 -- its cause is the leader's exception
             if value is _RETRY:
                 landed = self._landed
-                found, value = await self._lookup_async(store, key)
+                found, value = await self._lookup_async(store, key, budget)
                 if found:
                     return value
                 continue
@@ -699,28 +818,31 @@ class _Cache:
         kwargs: dict[str, Any],
         store: MemoryStore | None,
         key: Hashable,
+        budget: Budget | None,
     ) -> Any:
-        future = flight.future
+        shared: Any = _RETRY  # what waiters get, if cancelled or interrupted: try again
+        error: Exception | None = None
         try:
-            found, value = (await self._lookup_async(store, key)) if recheck else _MISS
+            found, value = (await self._lookup_async(store, key, budget)) if recheck else _MISS
             if not found:
                 self.misses.increment()
-                stored, value = await self._save_result_async(
-                    store, key, await func(*args, **kwargs)
+                shared, value = await self._save_result_async(
+                    store, key, await func(*args, **kwargs), budget
                 )
-                future.set_result(stored)
             else:  # waiters copy the result: the leader's caller must not get that object
-                future.set_result(value)
+                shared = value
                 value = value if self.out is None else self.out(value)
         except Exception as exc:
-            future.set_exception(exc)
-            future.exception()  # retrieved: no "never retrieved" log when nobody waited
-            raise
-        except BaseException:
-            future.set_result(_RETRY)
+            error = exc
             raise
         finally:
             self._land(fkey)
+            future = flight.future  # no waiter can join any more: fulfil it
+            if future is not None:
+                if error is not None:
+                    future.set_exception(error)
+                else:
+                    future.set_result(shared)
         return value
 
     # -- introspection --------------------------------------------------------------------
@@ -737,16 +859,14 @@ class _Cache:
             expirations=self.expirations.value,
             single_flight_waits=self.waits.value,
             backend_errors=self.backend_errors.value,
+            backend_skips=self.backend_skips.value,
         )
 
     def clear(self) -> None:
         if self.memory:
             self.empty_memory()
         else:
-            try:
-                self.backend.clear(self.namespace)
-            except Exception as exc:
-                self._failed("clear", exc)
+            self._io("clear", self.backend.clear, self.namespace)
         for counter in (
             self.hits,
             self.misses,
@@ -754,6 +874,7 @@ class _Cache:
             self.evictions,
             self.expirations,
             self.backend_errors,
+            self.backend_skips,
         ):
             counter.reset()
 
@@ -783,10 +904,6 @@ def _default_codec(backend: Any) -> Codec:
     """The codec of a backend without its own: one per backend, so one unsigned warning."""
     from ._serialize import Codec, resolve_secret
 
-    try:
-        codec = _codecs.get(backend)
-        if codec is None:
-            codec = _codecs[backend] = Codec(resolve_secret("secret", None), repr(backend))
-    except TypeError:  # not weakly referenceable or unhashable: one codec per function
-        return Codec(resolve_secret("secret", None), repr(backend))
-    return codec
+    return per_backend(
+        _codecs, backend, lambda: Codec(resolve_secret("secret", None), repr(backend))
+    )

@@ -151,6 +151,14 @@ class MemoryStore:
                 expired += 1
             return len(self.data) - expired
 
+    def after_fork(self) -> None:
+        """In a child made by ``os.fork()``: a lock held by a parent's thread never opens
+        here, and what that thread was writing may be half done, so its store starts empty."""
+        held = self._lock.locked()
+        self._lock = threading.Lock()
+        if held:
+            self.clear()
+
     def lookup(self, key: HashedKey) -> Entry | None:
         """The live entry under `key` (marked recently used), else None; expired ones go."""
         entry = self.data.get(key)

@@ -49,8 +49,11 @@ class RedisBackend:
             ``MLOPS_DECORATORS_CACHE_SECRET`` environment variable. Without one, entries
             are unsigned and a warning says so once: anyone who can write to the Redis
             database could then make your processes unpickle arbitrary data.
-        timeout: Socket timeout in seconds (or a `timedelta`) for a client created from
-            `url`, so an unreachable server slows calls by at most this much.
+        timeout: Seconds (or a `timedelta`) a call may wait for the server: the socket
+            timeout of a client created from `url` (which tries each command once), and the
+            most an ``async def`` call waits in total. After a failure, calls skip the
+            server for a short cool-down, so an unreachable or hung server costs one
+            timeout per cool-down. Give a client you pass in its own socket timeouts.
 
     Raises:
         ImportError: The ``redis`` package is not installed.
@@ -88,6 +91,7 @@ class RedisBackend:
         if client is None:
             client = _client_from_url(url, timeout_s)
         self.client = client
+        self.timeout = timeout_s
         self._url = None if url is None else _without_password(url)
         # What a copy reconnects with (the password included): None for a client given.
         self._connect = None if client_given else (url, timeout_s)
@@ -208,17 +212,24 @@ class RedisBackend:
 
 
 def _client_from_url(url: str | None, timeout_s: float) -> Any:
-    """A ``redis.Redis`` client for `url` (the local server by default), with timeouts."""
+    """A ``redis.Redis`` client for `url` (the local server by default), with timeouts, that
+    tries each command once."""
     try:
         import redis
     except ImportError as exc:  # pragma: no cover -- redis is installed in tests
         raise ImportError(
             "RedisBackend needs the redis package: pip install 'mlops-decorators[redis]'"
         ) from exc
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
     return redis.Redis.from_url(
         url or "redis://localhost:6379/0",
         socket_timeout=timeout_s,
         socket_connect_timeout=timeout_s,
+        # One attempt: retrying a hung server multiplies the wait; the cache's cool-down
+        # handles a failing server instead.
+        retry=Retry(NoBackoff(), 0),
     )
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .. import _checks
+from ._guard import reset_in_child
 from ._serialize import Codec, resolve_secret
 
 if TYPE_CHECKING:
@@ -45,7 +46,9 @@ class SQLiteBackend:
             are unsigned and a warning says so once.
         table: Table name, for sharing one file between caches that must stay apart.
         timeout: Seconds (or a `timedelta`) to wait for a lock held by another process
-            before failing (the call then runs uncached).
+            before failing (the call then runs uncached, and calls skip the file for a
+            short cool-down); also the most an ``async def`` call waits for the file in
+            total.
         purge_every: Writes between two purges of expired rows.
         clock: Wall clock in seconds since the epoch; inject a fake one in tests.
 
@@ -83,7 +86,7 @@ class SQLiteBackend:
         self._table = _checks.instance_of("table", table, str)
         if not _TABLE_NAME.match(self._table):
             raise _checks.wrong_value("table", "an SQL identifier such as 'my_cache'", table)
-        self._timeout = _checks.seconds("timeout", timeout, allow_zero=False)
+        self.timeout = _checks.seconds("timeout", timeout, allow_zero=False)
         self._purge_every = _checks.positive_int("purge_every", purge_every)
         self._clock = _checks.is_callable("clock", clock)
         self._writes = 0
@@ -92,6 +95,11 @@ class SQLiteBackend:
         self._connections: list[_Entry] = []
         self._connections_lock = threading.Lock()
         self.codec = Codec(resolve_secret("secret", secret), repr(self))
+        reset_in_child(self)
+
+    def _after_fork(self) -> None:
+        # A thread of the parent may have held the lock at the fork: it never opens here.
+        self._connections_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"SQLiteBackend({str(self.path)!r}, table={self._table!r})"
@@ -109,6 +117,7 @@ class SQLiteBackend:
         self._local = threading.local()
         self._connections = []
         self._connections_lock = threading.Lock()
+        reset_in_child(self)
 
     def _connection(self) -> sqlite3.Connection:
         local = self._local
@@ -119,7 +128,7 @@ class SQLiteBackend:
         # check_same_thread=False only so that other threads may close a connection (close(),
         # and the pruning of ended threads below); each one is used by its own thread alone.
         connection = sqlite3.connect(
-            self.path, timeout=self._timeout, isolation_level=None, check_same_thread=False
+            self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False
         )
         pid = os.getpid()
         with self._connections_lock:

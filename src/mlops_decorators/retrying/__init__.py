@@ -504,7 +504,9 @@ def retry(
         max_attempts: Most calls made, the first included (>= 1), or None for no limit
             other than the `deadline` (which is then required).
         exceptions: What to retry: an exception class, a tuple of them, or a predicate
-            ``exc -> bool``. Anything else propagates at once.
+            ``exc -> bool``. Anything else propagates at once, and so do the refusals of
+            `validate_input` and `memory_guard` (`InputValidationError`, `MemoryGuardError`)
+            unless named here: retrying a call that never ran cannot help.
         delay: Wait before the second attempt, in seconds or a `timedelta`.
         backoff: Factor applied to the wait after each attempt (>= 1).
         max_delay: Longest single wait.

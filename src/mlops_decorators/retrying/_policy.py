@@ -30,7 +30,7 @@ from .._core import is_async_callable
 from .._events import EXCEPTION, call_fields
 from .._switches import env_flag
 from .._values import DEFAULT_REDACT, Summarizer, format_duration
-from ..exceptions import RetryExhaustedError
+from ..exceptions import InputValidationError, MemoryGuardError, RetryExhaustedError
 from ._after import retry_after
 from ._budget import RetryBudget
 from ._data import RetryState, Stats
@@ -66,6 +66,11 @@ def never_retried(exc: BaseException) -> bool:
     # asyncio.CancelledError can only exist once asyncio is imported: don't import it (~30 ms).
     asyncio = sys.modules.get("asyncio")
     return asyncio is not None and isinstance(exc, asyncio.CancelledError)
+
+
+# A call refused by validate_input or memory_guard never ran, and the same arguments would be
+# refused again: retried only when ``exceptions`` names the class (or a subclass) itself.
+REFUSALS: tuple[type[BaseException], ...] = (InputValidationError, MemoryGuardError)
 
 
 JITTER_MODES = ("full", "equal", "decorrelated")
@@ -174,6 +179,7 @@ class Policy:
         "max_delay",
         "name",
         "on_retry",
+        "refusals",
         "stats",
         "wait",
     )
@@ -201,6 +207,9 @@ class Policy:
         self.deadline = _checks.time_limit("deadline", deadline)
         self.max_attempts = _attempt_limit(max_attempts, self.deadline)
         self.exception_classes, self.exception_predicate = _exception_filter(exceptions)
+        self.refusals = tuple(
+            r for r in REFUSALS if not any(issubclass(c, r) for c in self.exception_classes)
+        )
         self.delay = _checks.seconds("delay", delay)
         self.backoff = _checks.number("backoff", backoff, ge=1)
         self.max_delay = _checks.seconds("max_delay", max_delay)
@@ -232,7 +241,7 @@ class Policy:
             return False
         if self.exception_predicate is not None:
             return bool(self.exception_predicate(exc))
-        return isinstance(exc, self.exception_classes)
+        return isinstance(exc, self.exception_classes) and not isinstance(exc, self.refusals)
 
     def backoff_wait(self, attempt: int, previous: float) -> float:
         """The wait after failed attempt number `attempt`, jitter applied, in [0, max_delay]."""
