@@ -13,6 +13,7 @@ import re
 import sqlite3
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 
@@ -24,6 +25,21 @@ __all__ = ["SQLiteBackend"]
 _TABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 _Entry = tuple[sqlite3.Connection, threading.Thread, int]
+
+
+def _close_connections(lock: threading.Lock, connections: list[_Entry]) -> None:
+    """Close the connections this process opened and forget them all.
+
+    One inherited through ``fork`` must not be used, closing included (SQLite's advice): it is
+    only dropped from the list.
+    """
+    pid = os.getpid()
+    with lock:
+        entries = connections[:]
+        connections.clear()
+    for connection, _, opened_by in entries:
+        if opened_by == pid:
+            connection.close()
 
 
 class SQLiteBackend:
@@ -88,6 +104,9 @@ class SQLiteBackend:
         # (connection, its thread, the pid that opened it): see _connection.
         self._connections: list[_Entry] = []
         self._connections_lock = threading.Lock()
+        # A backend dropped without close() still closes its connections: each holds a file
+        # descriptor, and Python 3.13 warns about a connection collected open.
+        weakref.finalize(self, _close_connections, self._connections_lock, self._connections)
         self.codec = Codec(resolve_secret("secret", secret), repr(self))
 
     def __repr__(self) -> str:
@@ -104,6 +123,24 @@ class SQLiteBackend:
         connection = sqlite3.connect(
             self.path, timeout=self._timeout, isolation_level=None, check_same_thread=False
         )
+        try:
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA synchronous=NORMAL")
+            connection.execute(
+                f"CREATE TABLE IF NOT EXISTS {self._table} (key TEXT PRIMARY KEY, "
+                "namespace TEXT NOT NULL, value BLOB NOT NULL, expires_at REAL)"
+            )
+            connection.execute(
+                f"CREATE INDEX IF NOT EXISTS {self._table}_ns ON {self._table} (namespace)"
+            )
+            connection.execute(
+                f"CREATE INDEX IF NOT EXISTS {self._table}_exp ON {self._table} (expires_at)"
+            )
+        except BaseException:
+            # A locked or unreadable file: the next call opens a new connection, so this one
+            # must not stay open.
+            connection.close()
+            raise
         pid = os.getpid()
         with self._connections_lock:
             # A thread that ended leaves its connection open: close those, or a server
@@ -114,21 +151,10 @@ class SQLiteBackend:
             ended: list[_Entry] = []
             for entry in self._connections:
                 (ended if entry[2] == pid and not entry[1].is_alive() else kept).append(entry)
-            self._connections = [*kept, (connection, threading.current_thread(), pid)]
+            # In place: the finalizer closes this very list.
+            self._connections[:] = [*kept, (connection, threading.current_thread(), pid)]
         for stale, _, _ in ended:
             stale.close()
-        connection.execute("PRAGMA journal_mode=WAL")
-        connection.execute("PRAGMA synchronous=NORMAL")
-        connection.execute(
-            f"CREATE TABLE IF NOT EXISTS {self._table} (key TEXT PRIMARY KEY, "
-            "namespace TEXT NOT NULL, value BLOB NOT NULL, expires_at REAL)"
-        )
-        connection.execute(
-            f"CREATE INDEX IF NOT EXISTS {self._table}_ns ON {self._table} (namespace)"
-        )
-        connection.execute(
-            f"CREATE INDEX IF NOT EXISTS {self._table}_exp ON {self._table} (expires_at)"
-        )
         local.connection, local.pid = connection, os.getpid()
         return connection
 
@@ -273,8 +299,5 @@ class SQLiteBackend:
             >>> backend.get("f:1")  # reopened on use
             b'record'
         """
-        with self._connections_lock:
-            connections, self._connections = self._connections, []
-        for connection, _, _ in connections:
-            connection.close()
+        _close_connections(self._connections_lock, self._connections)
         self._local = threading.local()
