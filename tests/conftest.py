@@ -1,22 +1,45 @@
-"""Shared fixtures: every test starts with clean global state."""
+"""Shared fixtures: every test starts with clean global state and a fake clock at hand."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
 from hypothesis import settings
 
+from fakes import FakeClock, fake_retry_seams
 from mlops_decorators import reset_timer_stats
+from mlops_decorators.retrying import reset_retry_settings
 
 # Properties here assert behaviour, never speed: a busy CI core must not fail an example
 # for taking longer than hypothesis' default 200 ms deadline.
 settings.register_profile("mlops", deadline=None)
 settings.load_profile("mlops")
 
+ENV_PREFIX = "MLOPS_DECORATORS_"
+
 
 @pytest.fixture(autouse=True)
-def _fresh_timer_stats() -> Iterator[None]:
+def _fresh_global_state(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Process-wide state back to a fresh import's, before and after each test.
+
+    The package's own environment variables go first (a developer's shell must not change
+    what the suite sees), then everything the package keeps per process: the statistics
+    registry that timer records into (`reset_timer_stats` empties it) and the retry switches.
+    """
+    for name in [name for name in os.environ if name.startswith(ENV_PREFIX)]:
+        monkeypatch.delenv(name)
     reset_timer_stats()
+    reset_retry_settings()
     yield
+    monkeypatch.undo()  # the environment first: the switches are read from it
     reset_timer_stats()
+    reset_retry_settings()
+
+
+@pytest.fixture
+def clock() -> Iterator[FakeClock]:
+    """A fake clock the retry engine reads and sleeps on; pass it as ``clock=`` elsewhere."""
+    with fake_retry_seams() as fake:
+        yield fake

@@ -144,6 +144,32 @@ async def test_methods_omit_self_and_cls(logs: pytest.LogCaptureFixture) -> None
     ]
 
 
+def test_only_receivers_are_left_out(logs: pytest.LogCaptureFixture) -> None:
+    class Model:
+        @log_calls
+        @classmethod
+        def load(klass, path: str) -> None:  # noqa: N804 -- any name: it is the receiver
+            pass
+
+        @log_calls
+        @staticmethod
+        def scale(self: int, cls: int) -> None:  # a static method's own parameters
+            pass
+
+    @log_calls
+    def standalone(self: int) -> None:  # not defined in a class body
+        pass
+
+    Model.load("p")
+    Model.scale(1, 2)
+    standalone(3)
+    assert [m for m in messages(logs) if m.startswith("calling")] == [
+        "calling test_only_receivers_are_left_out.<locals>.Model.load(path='p')",
+        "calling test_only_receivers_are_left_out.<locals>.Model.scale(self=1, cls=2)",
+        "calling test_only_receivers_are_left_out.<locals>.standalone(self=3)",
+    ]
+
+
 def test_secret_arguments_are_redacted_by_default(logs: pytest.LogCaptureFixture) -> None:
     @log_calls
     def connect(
@@ -418,11 +444,6 @@ def test_level_is_checked_at_call_time(logs: pytest.LogCaptureFixture) -> None:
     logs.set_level(logging.INFO, logger=LOGGER)
     fn()
     assert len(logs.records) == 2
-
-
-def test_metadata_is_preserved() -> None:
-    assert module_level.__name__ == "module_level"
-    assert module_level.__wrapped__(3) == 3  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize(

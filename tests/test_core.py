@@ -15,6 +15,7 @@ from mlops_decorators import log_calls, timer
 from mlops_decorators._core import (
     bare_or_called,
     decorate,
+    function_or_option,
     is_async_callable,
     is_decoratable,
     qualified_name,
@@ -103,6 +104,11 @@ def test_metadata_signature_and_wrapped_are_preserved() -> None:
     assert wrapped.__annotations__ == original.__annotations__
     assert inspect.signature(wrapped) == inspect.signature(original)
     assert wrapped.custom == "kept"
+    assert wrapped.__defaults__ == ("x",)
+    assert wrapped.__kwdefaults__ == {"flag": False}
+    assert wrapped(2, flag=True) == "xx"  # the copied defaults change no call
+    partial = tracing([])(functools.partial(original, 2))
+    assert partial.__defaults__ is None  # a partial has none to copy
 
 
 def test_attrs_are_attached_to_the_wrapper() -> None:
@@ -248,6 +254,17 @@ def test_bare_or_called() -> None:
     assert "deco() takes keyword arguments only" in message
     assert "positional argument 3" in message
     assert "@deco(option=value)" in message
+
+
+def test_function_or_option() -> None:
+    def target() -> None:
+        pass
+
+    assert function_or_option(target, default=60.0) == (target, 60.0)
+    method = staticmethod(target)
+    assert function_or_option(method) == (method, None)
+    assert function_or_option("load") == (None, "load")
+    assert function_or_option(None, default=60.0) == (None, None)  # None is a value too
 
 
 def test_is_decoratable() -> None:

@@ -68,7 +68,16 @@ def test_bare_import_loads_no_submodule_and_no_heavy_library() -> None:
 def test_light_decorators_load_only_their_modules_and_no_heavy_library() -> None:
     loaded = loaded_after("from mlops_decorators import timer, log_calls")
     assert not set(loaded["libraries"]) & set(HEAVY)
-    light = {"timing", "call_logging", "_core", "_checks", "_stats", "_values", "exceptions"}
+    light = {
+        "timing",
+        "call_logging",
+        "_core",
+        "_checks",
+        "_events",
+        "_stats",
+        "_values",
+        "exceptions",
+    }
     assert {m.removeprefix("mlops_decorators.") for m in loaded["submodules"]} <= light
     assert {"mlops_decorators.timing", "mlops_decorators.call_logging"} <= set(loaded["submodules"])
 

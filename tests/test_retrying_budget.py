@@ -4,19 +4,12 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
 
+from fakes import FakeClock, fake_retry_seams
 from mlops_decorators.retrying import RetryBudget, retry
-from retry_fakes import FakeClock, fake_seams
-
-
-@pytest.fixture
-def clock() -> Iterator[FakeClock]:
-    with fake_seams() as fake:
-        yield fake
 
 
 def test_floor_allows_retries_without_calls(clock: FakeClock) -> None:
@@ -114,7 +107,7 @@ def test_refusal_on_a_result_is_logged(clock: FakeClock, caplog: pytest.LogCaptu
 
 def test_recording_calls_is_thread_safe() -> None:
     budget = RetryBudget(ratio=1.0, min_retries_per_s=0.0, window=3600)
-    with fake_seams() as clock:
+    with fake_retry_seams() as clock:
 
         def worker() -> None:
             for _ in range(2000):
@@ -131,7 +124,7 @@ def test_recording_calls_is_thread_safe() -> None:
 def test_spending_is_exact_under_threads() -> None:
     budget = RetryBudget(ratio=0.5, min_retries_per_s=0.0, window=3600)
     granted: list[int] = []
-    with fake_seams():
+    with fake_retry_seams():
         for _ in range(1000):
             budget.record_call()
         barrier = threading.Barrier(8)

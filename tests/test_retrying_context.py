@@ -5,14 +5,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
+from fakes import FakeClock
 from mlops_decorators.exceptions import RetryExhaustedError
 from mlops_decorators.retrying import Attempt, RetryBudget, RetryState, retry_context
-from retry_fakes import FakeClock, fake_seams
 
 
 def run(context: Any, body: Callable[[Attempt], None]) -> None:
@@ -33,12 +33,6 @@ def fail(error: BaseException) -> Callable[[Attempt], None]:
         raise error
 
     return body
-
-
-@pytest.fixture
-def clock() -> Iterator[FakeClock]:
-    with fake_seams() as fake:
-        yield fake
 
 
 def test_block_is_retried_until_it_succeeds(clock: FakeClock) -> None:
@@ -64,7 +58,7 @@ def test_block_gives_up_with_the_last_exception(clock: FakeClock) -> None:
         assert info.value.__notes__[0].startswith("retry: load-weights gave up after 3 attempts")
     stats = context.retry_stats()
     assert (stats.calls, stats.attempts, stats.retries, stats.giveups) == (1, 3, 2, 1)
-    assert stats.function == "load-weights"
+    assert stats.name == "load-weights"
 
 
 def test_block_not_retried_exception_leaves_at_once(clock: FakeClock) -> None:

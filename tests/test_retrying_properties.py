@@ -8,9 +8,9 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from fakes import fake_retry_seams
 from mlops_decorators.exceptions import RetryExhaustedError
 from mlops_decorators.retrying import RetryState, _policy, retry
-from retry_fakes import fake_seams
 
 seconds = st.floats(min_value=0.0, max_value=100.0, allow_nan=False)
 jitters = st.one_of(
@@ -41,7 +41,7 @@ def test_never_more_than_max_attempts_calls(
             raise ConnectionError
         return outcome
 
-    with fake_seams(), contextlib.suppress(ConnectionError, RetryExhaustedError):
+    with fake_retry_seams(), contextlib.suppress(ConnectionError, RetryExhaustedError):
         assert fn() == "ok"
     assert 1 <= calls <= max_attempts
     stats = fn.retry_stats()
@@ -70,7 +70,7 @@ def test_waits_are_never_negative_nor_above_max_delay(
         jitter=jitter,
         on_retry=lambda state: waits.append(state.next_wait_s),
     )(lambda: 1 / 0)
-    with fake_seams(seed=seed) as clock, contextlib.suppress(ZeroDivisionError):
+    with fake_retry_seams(seed=seed) as clock, contextlib.suppress(ZeroDivisionError):
         fn()
     assert len(waits) == max_attempts - 1
     assert all(0.0 <= w <= max_delay for w in waits)
@@ -97,7 +97,7 @@ def test_no_attempt_starts_and_no_sleep_ends_at_or_after_the_deadline(
     seed: int,
 ) -> None:
     starts: list[float] = []
-    with fake_seams(seed=seed) as clock:
+    with fake_retry_seams(seed=seed) as clock:
         sleep_ends: list[float] = []
         real_sleep = clock.sleep
 
@@ -151,7 +151,7 @@ def test_jitter_bounds_per_mode(
         jitter=jitter,
         on_retry=states.append,
     )(lambda: 1 / 0)
-    with fake_seams(seed=seed), contextlib.suppress(ZeroDivisionError):
+    with fake_retry_seams(seed=seed), contextlib.suppress(ZeroDivisionError):
         fn()
     previous = delay
     eps = 1e-9

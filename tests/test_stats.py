@@ -1,41 +1,35 @@
 """`Counter` and `DurationWindow`: exact under real threads, bounded in memory, and their
-summaries equal a reference computed with `statistics` and `sorted`."""
+summaries equal a reference computed with `statistics` and `sorted`. `Registry`: one series
+per name under real threads, immutable snapshots, bounded error types, reset that keeps
+wrappers recording."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import itertools
 import statistics
 import threading
-from collections.abc import Callable
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from fakes import run_in_threads
 from mlops_decorators._stats import (
     DEFAULT_WINDOW,
+    OTHER_ERRORS,
+    SUMMARY_FIELDS,
     Counter,
     DurationSummary,
     DurationWindow,
+    Registry,
+    Series,
+    default_registry,
     percentile,
 )
 
 THREADS = 8
-
-
-def run_in_threads(target: Callable[[], None], threads: int = THREADS) -> None:
-    """Start `threads` threads on `target` together and wait for all of them."""
-    barrier = threading.Barrier(threads)
-
-    def run() -> None:
-        barrier.wait()
-        target()
-
-    workers = [threading.Thread(target=run) for _ in range(threads)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
 
 
 def test_counter_counts_and_resets() -> None:
@@ -59,7 +53,7 @@ def test_counter_is_exact_under_threads() -> None:
         for _ in range(10_000):
             increment()
 
-    run_in_threads(work)
+    run_in_threads(work, THREADS)
     assert counter.value == THREADS * 10_000
 
 
@@ -148,7 +142,7 @@ def test_concurrent_recording_loses_nothing() -> None:
             if ns % 1000 == 0:
                 readings.append(window.summary().count)
 
-    run_in_threads(work)
+    run_in_threads(work, THREADS)
     summary = window.summary()
     assert summary.count == THREADS * per_thread
     assert summary.total_s == pytest.approx(THREADS * per_thread * (per_thread + 1) / 2 / 1e9)
@@ -181,3 +175,230 @@ def test_summary_is_frozen() -> None:
 )
 def test_percentile(values: list[float], q: float, expected: float) -> None:
     assert percentile(values, q) == expected
+
+
+# -- Registry, Series, CallStats ---------------------------------------------------------
+
+
+def test_registry_get_or_create_under_threads_gives_one_series_per_name() -> None:
+    registry = Registry()
+    names = [f"fn{i}" for i in range(50)]
+    seen: list[dict[str, Series]] = []
+
+    def work() -> None:
+        mine = {name: registry.series(name) for name in names}
+        for series in mine.values():
+            for _ in range(100):
+                series.record(1)
+        seen.append(mine)
+
+    run_in_threads(work, THREADS)
+    for mine in seen:
+        assert all(mine[name] is registry.series(name) for name in names)
+    snapshots = registry.snapshots()
+    assert [s.name for s in snapshots] == sorted(names)
+    assert all(s.count == THREADS * 100 for s in snapshots)
+
+
+def test_snapshots_while_other_threads_create_series() -> None:
+    registry = Registry()
+    failures: list[BaseException] = []
+    counter = itertools.count()
+
+    def work() -> None:
+        try:
+            for i in range(100):
+                registry.series(f"n{next(counter):04}").record(5)
+                if i % 20 == 0:
+                    names = [s.name for s in registry.snapshots()]
+                    assert names == sorted(set(names))
+        except BaseException as exc:  # pragma: no cover - only on a bug
+            failures.append(exc)
+
+    run_in_threads(work, THREADS)
+    assert failures == []
+    assert len(registry.snapshots()) == THREADS * 100
+
+
+def test_snapshot_is_an_immutable_copy() -> None:
+    series = Registry().series("predict")
+    series.record(3_000)
+    series.failed(ValueError("bad"))
+    stats = series.snapshot()
+    series.record(9_000)
+    series.failed(ValueError("bad"))
+    assert (stats.name, stats.count, stats.max_s, dict(stats.errors)) == (
+        "predict",
+        1,
+        3e-6,
+        {"ValueError": 1},
+    )
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        stats.count = 2  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        stats.errors["ValueError"] = 5  # type: ignore[index]
+    assert not hasattr(stats, "__dict__")  # slotted
+    later = series.snapshot()
+    assert (later.count, dict(later.errors)) == (2, {"ValueError": 2})
+
+
+def test_snapshot_durations_equal_the_windows_summary() -> None:
+    series = Registry().series("fit")
+    for ns in (4_000, 1_000, 2_500):
+        series.record(ns)
+    stats = series.snapshot()
+    summary = series.durations.summary()
+    assert {f: getattr(stats, f) for f in SUMMARY_FIELDS} == dataclasses.asdict(summary)
+
+
+def test_errors_are_counted_by_type_most_frequent_first() -> None:
+    series = Registry().series("load")
+    for exc in (KeyError("a"), OSError("b"), OSError("c"), TimeoutError("d"), OSError("e")):
+        series.failed(exc)
+    errors = series.snapshot().errors
+    assert list(errors.items()) == [("OSError", 3), ("KeyError", 1), ("TimeoutError", 1)]
+
+
+ERROR_TYPES = [type(f"Error{i}", (Exception,), {}) for i in range(12)]
+
+
+@given(
+    st.lists(st.integers(min_value=0, max_value=len(ERROR_TYPES) - 1), max_size=200),
+    st.integers(min_value=1, max_value=8),
+)
+def test_error_types_are_bounded_first_come_first_named(kinds: list[int], limit: int) -> None:
+    series = Registry(max_error_types=limit).series("fn")
+    for kind in kinds:
+        series.failed(ERROR_TYPES[kind]("boom"))
+    errors = dict(series.snapshot().errors)
+    named = list(dict.fromkeys(kinds))[:limit]  # distinct kinds in order of first sight
+    expected = {ERROR_TYPES[k].__name__: kinds.count(k) for k in named}
+    rest = sum(1 for k in kinds if k not in named)
+    if rest:
+        expected[OTHER_ERRORS] = rest
+    assert errors == expected
+    assert len(errors) <= limit + 1
+    assert sum(errors.values()) == len(kinds)
+
+
+def test_errors_are_exact_under_threads() -> None:
+    series = Registry(max_error_types=2).series("fn")
+    errors = [KeyError("k"), OSError("o"), ValueError("v")]
+
+    def work() -> None:
+        for i in range(3_000):
+            series.failed(errors[i % 3])
+
+    run_in_threads(work, THREADS)
+    counts = dict(series.snapshot().errors)
+    assert sum(counts.values()) == THREADS * 3_000
+    assert set(counts) == {"KeyError", "OSError", OTHER_ERRORS}
+
+
+def test_in_progress_counts_started_calls_not_finished_yet() -> None:
+    series = Registry().series("step")
+    start, finish = series.start, series.finish
+    start()
+    start()
+    assert series.snapshot().in_progress == 2
+    finish()
+    assert series.snapshot().in_progress == 1
+
+
+def test_in_progress_is_never_negative_while_threads_run() -> None:
+    series = Registry().series("step")
+    readings: list[int] = []
+    done = threading.Event()
+
+    def calls() -> None:
+        start, finish = series.start, series.finish
+        for _ in range(5_000):
+            start()
+            finish()
+
+    def reader() -> None:
+        while not done.is_set():
+            readings.append(series.snapshot().in_progress)
+
+    watcher = threading.Thread(target=reader)
+    watcher.start()
+    try:
+        run_in_threads(calls, THREADS)
+    finally:
+        done.set()
+        watcher.join()
+    assert readings
+    assert all(0 <= n <= THREADS for n in readings)
+    assert series.snapshot().in_progress == 0
+
+
+def test_in_progress_counts_suspended_asyncio_tasks() -> None:
+    series = Registry().series("fetch")
+
+    async def call(gate: asyncio.Event) -> None:
+        series.start()
+        try:
+            await gate.wait()
+        finally:
+            series.finish()
+
+    async def main() -> tuple[int, int]:
+        gate = asyncio.Event()
+        tasks = [asyncio.create_task(call(gate)) for _ in range(10)]
+        await asyncio.sleep(0)  # let every task start and suspend
+        during = series.snapshot().in_progress
+        gate.set()
+        await asyncio.gather(*tasks)
+        return during, series.snapshot().in_progress
+
+    assert asyncio.run(main()) == (10, 0)
+
+
+def test_reset_empties_series_and_bound_methods_keep_recording() -> None:
+    registry = Registry()
+    series = registry.series("train")
+    record, failed, start = series.record, series.failed, series.start
+    record(1_000)
+    failed(OSError("disk"))
+    start()  # a call still running across the reset
+    registry.reset()
+    stats = registry.snapshots()
+    assert [(s.name, s.count, dict(s.errors), s.in_progress) for s in stats] == [
+        ("train", 0, {}, 1)
+    ]
+    record(2_000)
+    failed(KeyError("k"))
+    series.finish()  # the running call ends after the reset: no negative gauge
+    after = registry.series("train").snapshot()
+    assert (after.count, after.last_s, dict(after.errors), after.in_progress) == (
+        1,
+        2e-6,
+        {"KeyError": 1},
+        0,
+    )
+
+
+def test_registries_are_independent() -> None:
+    one, two = Registry(), Registry(window=4)
+    one.series("fn").record(10)
+    assert [s.count for s in one.snapshots()] == [1]
+    assert two.snapshots() == []
+    for ns in range(10):
+        two.series("fn").record(ns)
+    assert two.series("fn").durations.summary().p50_s == pytest.approx(7.5e-9)
+    assert one.series("fn") is not two.series("fn")
+    assert one.series("fn").snapshot().count == 1
+
+
+def test_timer_records_into_the_default_registry() -> None:
+    from mlops_decorators import timer
+
+    @timer(logger="tests.quiet")
+    def fails() -> None:
+        raise LookupError("missing")
+
+    for _ in range(2):
+        with pytest.raises(LookupError):
+            fails()
+    stats = default_registry.series(fails.__qualname__).snapshot()
+    assert (stats.count, dict(stats.errors), stats.in_progress) == (2, {"LookupError": 2}, 0)

@@ -10,14 +10,14 @@ import asyncio
 import contextvars
 import dataclasses
 import logging
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 from unittest import mock
 
 import pytest
 
+from fakes import FakeClock, run_in_threads
 from mlops_decorators import (
     Timer,
     TimerStats,
@@ -28,20 +28,6 @@ from mlops_decorators import (
 )
 from mlops_decorators import timing as timing_module
 
-
-class FakeClock:
-    """Stands in for `perf_counter_ns`; time moves only when a test says so."""
-
-    def __init__(self) -> None:
-        self.now = 0
-
-    def __call__(self) -> int:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += round(seconds * 1e9)
-
-
 _current_clock: list[FakeClock] = []
 
 
@@ -51,27 +37,11 @@ def clock_advance(seconds: float) -> None:
 
 
 @pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeClock]:
-    fake = FakeClock()
-    monkeypatch.setattr(timing_module, "perf_counter_ns", fake)
-    _current_clock.append(fake)
-    yield fake
+def clock(clock: FakeClock, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeClock]:
+    monkeypatch.setattr(timing_module, "perf_counter_ns", clock.ns)
+    _current_clock.append(clock)
+    yield clock
     _current_clock.clear()
-
-
-def run_in_threads(target: Callable[[], None], count: int) -> None:
-    """Run `target` in `count` threads released together; wait for all of them."""
-    barrier = threading.Barrier(count)
-
-    def run() -> None:
-        barrier.wait()
-        target()
-
-    threads = [threading.Thread(target=run) for _ in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
 
 
 @pytest.fixture
@@ -505,12 +475,12 @@ async def test_shared_block_timer_across_tasks_has_no_cross_talk(
 
     tasks = [asyncio.create_task(task(i)) for i in range(5)]
     for i in range(5):  # task i enters at 10*i seconds
-        clock.now = i * 10 * 10**9
+        clock.now = i * 10
         starts[i].set()
         await asyncio.sleep(0)
         await asyncio.sleep(0)
     for i in (2, 0, 4, 1, 3):  # and leaves, in another order, at 100 + i seconds
-        clock.now = (100 + i) * 10**9
+        clock.now = 100 + i
         ends[i].set()
         await asyncio.sleep(0)
         await asyncio.sleep(0)

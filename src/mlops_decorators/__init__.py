@@ -32,6 +32,9 @@ if TYPE_CHECKING:
         MemoryBackend,
         RedisBackend,
         SQLiteBackend,
+        cache_clear,
+        cache_info,
+        cache_invalidate,
         cache_result,
     )
     from .call_logging import DEFAULT_REDACT, log_calls
@@ -45,10 +48,19 @@ if TYPE_CHECKING:
         reset_retry_settings,
         retry,
         retry_context,
+        retry_stats,
         set_retries,
         set_retry_waits,
     )
-    from .timing import Timer, TimerStats, get_timer_stats, reset_timer_stats, timer, timer_report
+    from .timing import (
+        Timer,
+        TimerStats,
+        get_timer_stats,
+        reset_timer_stats,
+        timer,
+        timer_report,
+        timer_stats,
+    )
 
 # Public name -> the submodule that defines it. Module names never equal a public name, so
 # importing a submodule can never shadow a decorator on the package (see tests/test_package.py).
@@ -58,6 +70,9 @@ _EXPORTS: dict[str, str] = {
     "MemoryBackend": "caching",
     "RedisBackend": "caching",
     "SQLiteBackend": "caching",
+    "cache_clear": "caching",
+    "cache_info": "caching",
+    "cache_invalidate": "caching",
     "cache_result": "caching",
     "DEFAULT_REDACT": "call_logging",
     "log_calls": "call_logging",
@@ -71,6 +86,7 @@ _EXPORTS: dict[str, str] = {
     "reset_retry_settings": "retrying",
     "retry": "retrying",
     "retry_context": "retrying",
+    "retry_stats": "retrying",
     "set_retries": "retrying",
     "set_retry_waits": "retrying",
     "Timer": "timing",
@@ -79,6 +95,7 @@ _EXPORTS: dict[str, str] = {
     "reset_timer_stats": "timing",
     "timer": "timing",
     "timer_report": "timing",
+    "timer_stats": "timing",
 }
 
 __all__ = [
@@ -98,6 +115,9 @@ __all__ = [
     "Timer",
     "TimerStats",
     "__version__",
+    "cache_clear",
+    "cache_info",
+    "cache_invalidate",
     "cache_result",
     "get_timer_stats",
     "log_calls",
@@ -105,22 +125,28 @@ __all__ = [
     "reset_timer_stats",
     "retry",
     "retry_context",
+    "retry_stats",
     "set_retries",
     "set_retry_waits",
     "timer",
     "timer_report",
+    "timer_stats",
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module_name = _EXPORTS.get(name)
-    if module_name is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    import importlib
+# Hidden from type checkers: they would read every unknown name, misspellings included, as
+# an `Any` that this function returns. They see the TYPE_CHECKING imports above instead.
+if not TYPE_CHECKING:
 
-    value = getattr(importlib.import_module(f".{module_name}", __name__), name)
-    globals()[name] = value  # later lookups skip __getattr__
-    return value
+    def __getattr__(name: str) -> Any:
+        module_name = _EXPORTS.get(name)
+        if module_name is None:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        import importlib
+
+        value = getattr(importlib.import_module(f".{module_name}", __name__), name)
+        globals()[name] = value  # later lookups skip __getattr__
+        return value
 
 
 def __dir__() -> list[str]:

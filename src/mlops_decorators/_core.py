@@ -6,13 +6,15 @@ A decorator module supplies two wrapper factories, one for plain functions and o
 - picks the factory for the function's kind (so an ``async def`` is wrapped by an
   ``async def`` and the decorator covers the awaited work, not coroutine creation);
 - unwraps ``staticmethod``/``classmethod`` objects and wraps them again around the result;
-- copies name, docstring, signature and ``__wrapped__`` (`functools.update_wrapper`), which
-  also carries attributes such as ``timer_stats`` or ``cache_info`` set by inner decorators,
-  so state accessors survive stacking in any order;
+- copies name, docstring, signature, defaults and ``__wrapped__`` (`functools.update_wrapper`),
+  which also carries attributes such as ``timer_stats`` or ``cache_info`` set by inner
+  decorators, so state accessors survive stacking in any order;
 - attaches this decorator's own accessors (``fn.<decorator>_stats()`` and friends).
 
 `bare_or_called` gives every decorator the ``@deco`` / ``@deco()`` / ``@deco(option=...)``
-forms without repeating the check.
+forms without repeating the check (after `function_or_option`, for the decorators that also
+take one option positionally: ``@timer("load")``). `CallSignature` reads a function's
+signature once and binds calls to it with one receiver rule (``self``/``cls`` left out).
 """
 
 from __future__ import annotations
@@ -23,6 +25,10 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+# Defaults too, for tools that read them instead of the signature: the wrappers take
+# (*args, **kwargs), so the copies change no call. Absent on partials and callable objects.
+_ASSIGNED = (*functools.WRAPPER_ASSIGNMENTS, "__defaults__", "__kwdefaults__")
 
 SyncWrapperFactory = Callable[[Callable[..., Any]], Callable[..., Any]]
 AsyncWrapperFactory = Callable[[Callable[..., Awaitable[Any]]], Callable[..., Awaitable[Any]]]
@@ -52,8 +58,9 @@ def decorate(
     Args:
         fn: The function, method, ``staticmethod`` or ``classmethod`` being decorated.
         decorator: The decorator's name, for error messages.
-        sync: Builds the wrapper for a plain function.
-        async_: Builds the wrapper (an ``async def``) for a coroutine function.
+        sync: Builds the wrapper, taking ``(*args, **kwargs)``, for a plain function.
+        async_: Builds the wrapper (an ``async def`` taking ``(*args, **kwargs)``) for a
+            coroutine function.
         attrs: Attributes to set on the wrapper, e.g. ``{"timer_stats": snapshot}``.
         allow_generators: False where wrapping a generator function would be a bug
             (caching or retrying a generator object).
@@ -66,7 +73,7 @@ def decorate(
     """
     target = check_target(fn, decorator, allow_generators=allow_generators)
     wrapper = async_(target) if is_async_callable(target) else sync(target)
-    functools.update_wrapper(wrapper, target)
+    functools.update_wrapper(wrapper, target, assigned=_ASSIGNED)
     if attrs:
         wrapper.__dict__.update(attrs)
     if isinstance(fn, (staticmethod, classmethod)):
@@ -97,11 +104,26 @@ def check_target(fn: Any, decorator: str, *, allow_generators: bool = True) -> C
 
 
 def bare_or_called(fn: F | None, decorator: str, apply: Callable[[F], F]) -> F | Callable[[F], F]:
-    """Support both ``@decorator`` (`fn` given) and ``@decorator(...)`` (`fn` is None).
+    """The one form of every decorator: ``@decorator`` (`fn` given) and ``@decorator()`` /
+    ``@decorator(option=...)`` (`fn` is None).
+
+    Args:
+        fn: The decorator's first positional argument: the function in bare use, else None.
+        decorator: The decorator's name, for the error message.
+        apply: The decorator, with its options already checked.
+
+    Returns:
+        ``apply(fn)`` in bare use, else `apply`.
 
     Raises:
         TypeError: Something other than a function was passed positionally, such as
             ``@retry(3)`` instead of ``@retry(max_attempts=3)``.
+
+    Example:
+        >>> def twice(fn=None, /, *, label="x"):
+        ...     return bare_or_called(fn, "twice", lambda f: lambda: (label, f(), f()))
+        >>> twice(lambda: 1)(), twice(label="y")(lambda: 2)()
+        (('x', 1, 1), ('y', 2, 2))
     """
     if fn is None:
         return apply
@@ -113,9 +135,30 @@ def bare_or_called(fn: F | None, decorator: str, apply: Callable[[F], F]) -> F |
     return apply(fn)
 
 
+def function_or_option(first: Any, default: Any = None) -> tuple[Any, Any]:
+    """Split the first positional argument of a decorator that also takes one option
+    positionally (``timer(name)``, ``log_calls(logger)``, ``cache_result(ttl)``).
+
+    Args:
+        first: The function in bare use, else the option's value.
+        default: The option's value in bare use.
+
+    Returns:
+        ``(function, default)`` in bare use, else ``(None, first)``: pass the function on to
+        `bare_or_called` and check the value like the option's keyword form.
+
+    Example:
+        >>> function_or_option(print, default=60.0)
+        (<built-in function print>, 60.0)
+        >>> function_or_option(30)
+        (None, 30)
+    """
+    return (first, default) if is_decoratable(first) else (None, first)
+
+
 def is_decoratable(obj: object) -> bool:
-    """Whether `obj` is something a decorator can wrap (for decorators whose first positional
-    parameter is an option, such as ``timer(name)`` or ``cache_result(ttl)``)."""
+    """Whether `obj` is something a decorator can wrap (a function in bare use, not an
+    option's value)."""
     return callable(obj) or isinstance(obj, (staticmethod, classmethod))
 
 
@@ -123,6 +166,95 @@ def unwrap_method(fn: Any) -> Any:
     """The function inside a ``staticmethod`` or ``classmethod`` object, else `fn` itself
     (for reading a signature or a name before `decorate` unwraps it)."""
     return fn.__func__ if isinstance(fn, (staticmethod, classmethod)) else fn
+
+
+_RECEIVER_NAMES = ("self", "cls")
+_POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+
+
+class CallSignature:
+    """`fn`'s signature, read once at decoration time (through staticmethod/classmethod/partial).
+
+    The receiver rule, the same for every decorator: the receiver is
+
+    - the first positional parameter of a ``classmethod`` object, whatever its name;
+    - nothing for a ``staticmethod`` object, whatever its first parameter is called;
+    - else the first positional parameter when it is named ``self`` or ``cls`` *and* `fn` was
+      defined in a class body, per its ``__qualname__`` (``Model.predict``, but not
+      ``predict`` at module level nor ``Model.fit.<locals>.step``, a nested function).
+
+    A ``staticmethod`` applied *over* a decorator hands it a plain function defined in a
+    class body, so a first parameter named ``self`` or ``cls`` there counts as a receiver;
+    partials and bound methods never have one (their signature already leaves it out).
+
+    Attributes:
+        signature: `fn`'s `inspect.Signature`; an empty one when it cannot be read (some
+            builtins).
+        readable: Whether `fn`'s signature could be read.
+        receiver: Name of the receiver parameter to leave out (``self``/``cls``), or None.
+
+    Example:
+        >>> class Model:
+        ...     def predict(self, x: int, scale: int = 2) -> int:
+        ...         return x * scale
+        >>> CallSignature(Model.predict).bind((Model(), 3), {})
+        {'x': 3, 'scale': 2}
+    """
+
+    __slots__ = ("readable", "receiver", "signature")
+
+    def __init__(self, fn: Any) -> None:
+        target = unwrap_method(fn)
+        try:
+            self.signature = inspect.signature(target)
+            self.readable = True
+        except (TypeError, ValueError):  # some builtins have no signature
+            self.signature = inspect.Signature()
+            self.readable = False
+        first = next(iter(self.signature.parameters.values()), None)
+        self.receiver: str | None = None
+        if first is None or first.kind not in _POSITIONAL or isinstance(fn, staticmethod):
+            return
+        if isinstance(fn, classmethod) or (
+            first.name in _RECEIVER_NAMES and _defined_in_class(target)
+        ):
+            self.receiver = first.name
+
+    def bind(
+        self, args: tuple[Any, ...], kwargs: dict[str, Any], *, apply_defaults: bool = True
+    ) -> dict[str, Any]:
+        """Arguments by parameter name, receiver left out.
+
+        Args:
+            args: The call's positional arguments (the receiver first, for a method).
+            kwargs: The call's keyword arguments.
+            apply_defaults: Fill in the parameters the call left out with their defaults
+                (``*args``/``**kwargs`` as empty).
+
+        Returns:
+            A new dict from parameter name to value, in signature order.
+
+        Raises:
+            TypeError: The call does not fit the signature (Python's own message).
+        """
+        bound = self.signature.bind(*args, **kwargs)
+        if apply_defaults:
+            bound.apply_defaults()
+        arguments = bound.arguments
+        if self.receiver is not None:
+            arguments.pop(self.receiver, None)
+        return arguments
+
+
+def _defined_in_class(fn: Any) -> bool:
+    """Whether `fn`'s ``__qualname__`` says it was defined in a class body."""
+    if inspect.ismethod(fn):  # bound: the receiver is already left out of its signature
+        return False
+    qualname = getattr(fn, "__qualname__", None)
+    if not isinstance(qualname, str):
+        return False
+    owner, dot, _ = qualname.rpartition(".")
+    return bool(dot) and not owner.endswith("<locals>")
 
 
 def module_name(fn: Any) -> str:
@@ -141,3 +273,41 @@ def qualified_name(fn: Callable[..., Any]) -> str:
         fn = fn.func
     name = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None)
     return name if isinstance(name, str) else type(fn).__qualname__
+
+
+def accessor(fn: Callable[..., object], name: str, decorator: str) -> Any:
+    """The accessor ``name`` that ``@decorator`` attached to `fn` or to a function it wraps,
+    for the typed module-level accessors (``timer_stats(fn)``, ``cache_info(fn)``, ...).
+
+    The search follows ``__wrapped__`` (`inspect.unwrap`), so the accessor is found under
+    any stack, including third-party `functools.wraps` decorators, on bound methods and on
+    ``staticmethod``/``classmethod`` objects. Only an accessor defined in this package counts:
+    `functools.lru_cache` also attaches a ``cache_info``.
+
+    Args:
+        fn: The decorated function, as the caller holds it.
+        name: The attribute ``@decorator`` attaches, also the public accessor's name.
+        decorator: The decorator's name, for the error message.
+
+    Returns:
+        The attached accessor (the caller annotates what calling it returns).
+
+    Raises:
+        TypeError: Neither `fn` nor anything along its ``__wrapped__`` chain carries
+            ``@decorator``'s accessor.
+
+    Example:
+        >>> def plain() -> None: ...
+        >>> accessor(plain, "timer_stats", "timer")
+        Traceback (most recent call last):
+        TypeError: timer_stats() needs a function decorated with @timer; got <function plain ...>
+    """
+
+    def attached(obj: Any) -> bool:
+        module = getattr(getattr(obj, name, None), "__module__", None)
+        return isinstance(module, str) and module.startswith(f"{__package__}.")
+
+    found = inspect.unwrap(fn, stop=attached)
+    if not attached(found):
+        raise TypeError(f"{name}() needs a function decorated with @{decorator}; got {fn!r}")
+    return getattr(found, name)

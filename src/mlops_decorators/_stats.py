@@ -1,9 +1,13 @@
-"""Counters, a bounded latency window and snapshot types shared by the stateful decorators.
+"""Counters, a bounded latency window, and the per-name registry of call statistics.
 
 Hot paths count with `Counter`, which needs no lock: ``next()`` on an `itertools.count`
 is a single atomic step in CPython. Durations go to a `DurationWindow`, which takes a short
 lock because it updates several fields together; its percentiles come from the most recent
 ``window`` samples, so memory stays bounded however many calls are made.
+
+A `Registry` maps a name to its `Series` (durations, errors by type, calls in progress) and
+hands out immutable `CallStats` snapshots. `timer` records into `default_registry`, and so
+will `monitor`, so one report reads both; a decorator may take its own `Registry` instead.
 """
 
 from __future__ import annotations
@@ -11,9 +15,14 @@ from __future__ import annotations
 import itertools
 import threading
 from collections import deque
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from types import MappingProxyType
 
 DEFAULT_WINDOW = 1024
+#: Exception types counted by name per series; later new types count under `OTHER_ERRORS`.
+DEFAULT_MAX_ERROR_TYPES = 20
+OTHER_ERRORS = "other"
 
 
 class Counter:
@@ -140,3 +149,193 @@ class DurationWindow:
             p95_s=percentile(recent, 95),
             p99_s=percentile(recent, 99),
         )
+
+
+#: The fields of `DurationSummary`, for snapshot types that extend it.
+SUMMARY_FIELDS = tuple(f.name for f in fields(DurationSummary))
+
+
+@dataclass(frozen=True, slots=True)
+class CallStats(DurationSummary):
+    """Statistics of the calls recorded under one name (an immutable snapshot).
+
+    The duration fields are `DurationSummary`'s: ``count`` is the number of calls that
+    finished, errors included.
+
+    Attributes:
+        name: The series' name (a function's qualified name, or a block's name).
+        errors: Exception class name -> calls that raised it, most frequent first; types first
+            seen after the series' limit count under ``"other"``.
+        in_progress: Calls started and not finished yet.
+
+    Example:
+        >>> series = Registry().series("load")
+        >>> series.record(2_000_000)
+        >>> series.failed(KeyError("id"))
+        >>> stats = series.snapshot()
+        >>> (stats.name, stats.count, stats.max_s, dict(stats.errors), stats.in_progress)
+        ('load', 1, 0.002, {'KeyError': 1}, 0)
+    """
+
+    name: str
+    errors: Mapping[str, int]
+    in_progress: int
+
+
+class Series:
+    """The live statistics of one name; get one with `Registry.series`.
+
+    What a wrapper calls, and when:
+
+    - ``start()`` when a call starts and ``finish()`` when it ends, if it reports calls in
+      progress (two lock-free counters; in progress is their difference);
+    - ``record(ns)`` with the duration of every finished call (see `DurationWindow.record`);
+    - ``failed(exc)`` for every call that raised (rare path: takes a short lock).
+
+    Wrappers bind these once; `reset` keeps them working.
+
+    Args:
+        name: The series' name.
+        window: Durations kept for percentiles.
+        max_error_types: Exception types counted by name; later new types count as
+            ``"other"``, so a stream of distinct exception classes cannot grow memory.
+    """
+
+    __slots__ = (
+        "_errors",
+        "_finished",
+        "_lock",
+        "_max_error_types",
+        "_started",
+        "durations",
+        "finish",
+        "name",
+        "record",
+        "start",
+    )
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        window: int = DEFAULT_WINDOW,
+        max_error_types: int = DEFAULT_MAX_ERROR_TYPES,
+    ) -> None:
+        self.name = name
+        self.durations = DurationWindow(window)
+        self.record = self.durations.record
+        self._started = Counter()
+        self._finished = Counter()
+        self.start = self._started.increment
+        self.finish = self._finished.increment
+        self._lock = threading.Lock()
+        self._errors: dict[str, int] = {}
+        self._max_error_types = max_error_types
+
+    def __repr__(self) -> str:
+        return f"Series({self.name!r})"
+
+    def failed(self, error: BaseException) -> None:
+        """Count one call that raised `error`, by its class name (the log's ``exception``)."""
+        kind = type(error).__name__
+        with self._lock:
+            errors = self._errors
+            # First come, first named: a type never moves to "other" later, so every
+            # exported per-type counter only grows.
+            if kind not in errors and len(errors) >= self._max_error_types:
+                kind = OTHER_ERRORS
+            errors[kind] = errors.get(kind, 0) + 1
+
+    def snapshot(self) -> CallStats:
+        """An immutable snapshot of this series."""
+        summary = self.durations.summary()
+        # Finished first: a call counted in started after this read cannot make it negative.
+        finished = self._finished.value
+        in_progress = self._started.value - finished
+        with self._lock:
+            errors = sorted(self._errors.items(), key=lambda item: (-item[1], item[0]))
+        return CallStats(
+            **{f: getattr(summary, f) for f in SUMMARY_FIELDS},
+            name=self.name,
+            errors=MappingProxyType(dict(errors)),
+            in_progress=in_progress,
+        )
+
+    def reset(self) -> None:
+        """Forget durations and errors; calls in progress stay counted (they still run)."""
+        self.durations.reset()
+        with self._lock:
+            self._errors = {}
+
+
+class Registry:
+    """A thread-safe map from name to `Series`, created on first use.
+
+    Args:
+        window: Durations each series keeps for percentiles.
+        max_error_types: Exception types each series counts by name.
+
+    Example:
+        >>> registry = Registry()
+        >>> registry.series("fit") is registry.series("fit")
+        True
+        >>> registry.series("fit").record(1_000)
+        >>> [(s.name, s.count) for s in registry.snapshots()]
+        [('fit', 1)]
+        >>> registry.reset()
+        >>> [(s.name, s.count) for s in registry.snapshots()]
+        [('fit', 0)]
+    """
+
+    __slots__ = ("_lock", "_max_error_types", "_series", "_window")
+
+    def __init__(
+        self, *, window: int = DEFAULT_WINDOW, max_error_types: int = DEFAULT_MAX_ERROR_TYPES
+    ) -> None:
+        self._window = window
+        self._max_error_types = max_error_types
+        self._lock = threading.Lock()
+        self._series: dict[str, Series] = {}
+
+    def series(self, name: str) -> Series:
+        """The series of `name`, created empty on first use (the same object ever after).
+
+        Args:
+            name: The series' name.
+
+        Returns:
+            The live `Series`: bind its methods once, outside the hot path.
+        """
+        series = self._series.get(name)  # no lock when it exists: a dict read is atomic
+        if series is None:
+            with self._lock:
+                series = self._series.get(name)
+                if series is None:
+                    series = self._series[name] = Series(
+                        name, window=self._window, max_error_types=self._max_error_types
+                    )
+        return series
+
+    def snapshots(self) -> list[CallStats]:
+        """Snapshots of every series, sorted by name (series with no calls included).
+
+        Returns:
+            One immutable `CallStats` per name.
+        """
+        with self._lock:
+            series = sorted(self._series.items())
+        return [s.snapshot() for _, s in series]
+
+    def reset(self) -> None:
+        """Forget every series' statistics.
+
+        Series are emptied, not dropped: wrappers hold their series and keep recording.
+        """
+        with self._lock:
+            series = list(self._series.values())
+        for s in series:
+            s.reset()
+
+
+#: The registry `timer` records into (and the one `monitor` will default to).
+default_registry = Registry()

@@ -8,14 +8,21 @@ formatted: the wrapper checks the level and calls straight through.
 
 from __future__ import annotations
 
-import inspect
 import logging
 from collections.abc import Callable, Iterable
 from time import perf_counter_ns
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from . import _checks
-from ._core import decorate, is_decoratable, module_name, qualified_name, unwrap_method
+from ._core import (
+    CallSignature,
+    bare_or_called,
+    decorate,
+    function_or_option,
+    module_name,
+    qualified_name,
+)
+from ._events import CALL_ARGS, DURATION_S, RESULT, call_fields
 from ._values import DEFAULT_REDACT, Summarizer, format_duration, normalise_redact
 
 if TYPE_CHECKING:
@@ -27,13 +34,11 @@ R = TypeVar("R")
 
 __all__ = ["DEFAULT_REDACT", "log_calls"]
 
-_RECEIVERS = ("self", "cls")
-
 
 class _CallLog:
     """Formats and emits the records of one decorated function."""
 
-    __slots__ = ("_signature", "fn", "level", "log_args", "log_result", "logger", "name", "values")
+    __slots__ = ("level", "log_args", "log_result", "logger", "name", "signature", "values")
 
     def __init__(
         self,
@@ -44,37 +49,26 @@ class _CallLog:
         log_result: bool,
         values: Summarizer,
     ) -> None:
-        # The signature of a classmethod object cannot be read: use its function's.
-        self.fn = unwrap_method(fn)
+        self.signature = CallSignature(fn)
         self.name = qualified_name(fn)
         self.logger = logger
         self.level = level
         self.log_args = log_args
         self.log_result = log_result
         self.values = values
-        self._signature: inspect.Signature | None = None
 
     def arguments(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, str]:
         """Summaries of the arguments as the function sees them (receiver left out)."""
-        if self._signature is None:
-            try:
-                self._signature = inspect.signature(self.fn)
-            except (TypeError, ValueError):  # some builtins have no signature
-                self._signature = inspect.Signature()
         try:
-            named = dict(self._signature.bind(*args, **kwargs).arguments)
+            named = self.signature.bind(args, kwargs, apply_defaults=False)
         except TypeError:  # a bad call: show what was passed, the call itself will raise
             named = {f"arg{i}": value for i, value in enumerate(args)} | kwargs
-        else:
-            first = next(iter(self._signature.parameters), None)
-            if first in _RECEIVERS:
-                named.pop(first, None)
         return self.values.arguments(named)
 
     def started(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> int:
-        extra: dict[str, Any] = {"function": self.name}
+        extra = call_fields(self.name)
         if self.log_args:
-            call_args = extra["call_args"] = self.arguments(args, kwargs)
+            call_args = extra[CALL_ARGS] = self.arguments(args, kwargs)
             text = ", ".join(f"{name}={value}" for name, value in call_args.items())
             self.logger.log(self.level, "calling %s(%s)", self.name, text, extra=extra)
         else:
@@ -83,9 +77,9 @@ class _CallLog:
 
     def returned(self, start: int, result: Any) -> None:
         seconds = (perf_counter_ns() - start) / 1e9
-        extra: dict[str, Any] = {"function": self.name, "duration_s": seconds}
+        extra = call_fields(self.name, duration_s=seconds)
         if self.log_result:
-            summary = extra["result"] = self.values.value(result)
+            summary = extra[RESULT] = self.values.value(result)
             self.logger.log(
                 self.level,
                 "%s returned %s in %s",
@@ -112,12 +106,12 @@ class _CallLog:
         level = logging.ERROR if failed else self.level
         if not self.logger.isEnabledFor(level):
             return
-        extra: dict[str, Any] = {"function": self.name, "exception": type(error).__name__}
+        extra = call_fields(self.name, error=error)
         if self.log_args:
-            extra["call_args"] = self.arguments(args, kwargs)
+            extra[CALL_ARGS] = self.arguments(args, kwargs)
         after = ""
         if start is not None:
-            extra["duration_s"] = seconds = (perf_counter_ns() - start) / 1e9
+            extra[DURATION_S] = seconds = (perf_counter_ns() - start) / 1e9
             after = f" after {format_duration(seconds)}"
         self.logger.log(
             level,
@@ -162,7 +156,8 @@ def log_calls(
 
     An exception is logged at ERROR with its traceback and re-raised unchanged; it is logged
     even when ``level`` itself is disabled. Cancellation and ``KeyboardInterrupt`` are logged
-    at ``level`` without a traceback. A first parameter named ``self`` or ``cls`` is left out.
+    at ``level`` without a traceback. The receiver of a method or classmethod (``self``,
+    ``cls``) is left out of the arguments.
 
     Args:
         logger: A `logging.Logger` or logger name; defaults to the decorated function's
@@ -193,22 +188,15 @@ def log_calls(
     """
     # The first parameter is positional-only underneath so that ``log_calls(logger=print)``
     # is refused instead of decorating `print` (the overloads show ``logger`` as documented).
-    bare: Callable[..., Any] | None = None  # the function, for bare @log_calls
-    if is_decoratable(fn_or_logger) and not isinstance(fn_or_logger, logging.Logger):
-        bare = fn_or_logger  # type: ignore[assignment]
-    elif fn_or_logger is not None:
+    bare, positional_logger = function_or_option(fn_or_logger)
+    if positional_logger is not None:
         if logger is not None:
             raise TypeError("log_calls() got logger both positionally and as a keyword")
-        logger = fn_or_logger  # type: ignore[assignment]
+        logger = positional_logger
     resolved_level = _checks.log_level("level", level)
-    _checks.flag("log_args", log_args)
-    _checks.flag("log_result", log_result)
-    if not isinstance(max_repr, int) or isinstance(max_repr, bool):
-        raise TypeError(
-            f"max_repr must be an int >= 10, got {type(max_repr).__name__} {max_repr!r}"
-        )
-    if max_repr < 10:
-        raise ValueError(f"max_repr must be an int >= 10, got {max_repr!r}")
+    log_args = _checks.flag("log_args", log_args)
+    log_result = _checks.flag("log_result", log_result)
+    max_repr = _checks.integer("max_repr", max_repr, ge=10)
     values = Summarizer(max_repr, normalise_redact("redact", redact))
     _checks.logger("logger", logger, __name__)  # fail at decoration, not at first call
 
@@ -264,4 +252,4 @@ def log_calls(
 
         return decorate(fn, "log_calls", sync=make_sync, async_=make_async)
 
-    return apply if bare is None else apply(bare)
+    return bare_or_called(bare, "log_calls", apply)

@@ -9,7 +9,6 @@ Every timing under one name feeds that name's statistics; read them with
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -18,8 +17,16 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from . import _checks
-from ._core import decorate, is_decoratable, module_name, qualified_name
-from ._stats import DurationSummary, DurationWindow
+from ._core import (
+    accessor,
+    bare_or_called,
+    decorate,
+    function_or_option,
+    module_name,
+    qualified_name,
+)
+from ._events import call_fields
+from ._stats import SUMMARY_FIELDS, CallStats, DurationSummary, default_registry
 from ._values import format_duration
 
 if TYPE_CHECKING:
@@ -31,7 +38,15 @@ if TYPE_CHECKING:
 
 R = TypeVar("R")
 
-__all__ = ["Timer", "TimerStats", "get_timer_stats", "reset_timer_stats", "timer", "timer_report"]
+__all__ = [
+    "Timer",
+    "TimerStats",
+    "get_timer_stats",
+    "reset_timer_stats",
+    "timer",
+    "timer_report",
+    "timer_stats",
+]
 
 _CONTEXT_NAME = "timer"
 
@@ -72,21 +87,9 @@ _open_blocks: ContextVar[tuple[tuple[Timer, int], ...]] = ContextVar(
     "mlops_decorators_timer_blocks", default=()
 )
 
-_windows: dict[str, DurationWindow] = {}
-_windows_lock = threading.Lock()
 
-
-def _window(name: str) -> DurationWindow:
-    with _windows_lock:
-        window = _windows.get(name)
-        if window is None:
-            window = _windows[name] = DurationWindow()
-        return window
-
-
-def _stats_of(name: str, window: DurationWindow) -> TimerStats:
-    summary = window.summary()
-    return TimerStats(name=name, **{f: getattr(summary, f) for f in summary.__slots__})
+def _timer_stats(stats: CallStats) -> TimerStats:
+    return TimerStats(name=stats.name, **{f: getattr(stats, f) for f in SUMMARY_FIELDS})
 
 
 def get_timer_stats() -> dict[str, TimerStats]:
@@ -101,10 +104,7 @@ def get_timer_stats() -> dict[str, TimerStats]:
         >>> get_timer_stats()["doc example"].count >= 1
         True
     """
-    with _windows_lock:
-        items = sorted(_windows.items())
-    snapshots = (_stats_of(name, window) for name, window in items)
-    return {stats.name: stats for stats in snapshots if stats.count}
+    return {s.name: _timer_stats(s) for s in default_registry.snapshots() if s.count}
 
 
 def reset_timer_stats() -> None:
@@ -115,11 +115,7 @@ def reset_timer_stats() -> None:
         >>> get_timer_stats()
         {}
     """
-    # Windows are reset, not dropped: decorated functions keep recording into theirs.
-    with _windows_lock:
-        windows = list(_windows.values())
-    for window in windows:
-        window.reset()
+    default_registry.reset()
 
 
 def timer_report() -> str:
@@ -152,7 +148,7 @@ def timer_report() -> str:
 class _Recorder:
     """What one timer name does after each call: record, and log when asked to."""
 
-    __slots__ = ("_is_enabled", "_record", "_threshold_ns", "level", "logger", "name", "window")
+    __slots__ = ("_is_enabled", "_record", "_threshold_ns", "level", "logger", "name", "series")
 
     def __init__(
         self, name: str, logger: logging.Logger, level: int, threshold_s: float | None
@@ -160,24 +156,28 @@ class _Recorder:
         self.name = name
         self.logger = logger
         self.level = level
-        self.window = _window(name)
+        self.series = default_registry.series(name)
         self._threshold_ns = round((threshold_s or 0.0) * 1e9)
-        self._record = self.window.record
+        self._record = self.series.record
         self._is_enabled = logger.isEnabledFor
 
-    def done(self, elapsed_ns: int, error: BaseException | None) -> None:
+    def done(self, elapsed_ns: int, error: BaseException | None = None) -> None:
         self._record(elapsed_ns)
         if elapsed_ns >= self._threshold_ns and self._is_enabled(self.level):
             self._log(elapsed_ns / 1e9, error)
 
+    def failed(self, elapsed_ns: int, error: BaseException) -> None:
+        # Apart from `done` so that a call that returned tests nothing for errors.
+        self.series.failed(error)
+        self.done(elapsed_ns, error)
+
     def _log(self, seconds: float, error: BaseException | None) -> None:
-        extra: dict[str, Any] = {"function": self.name, "duration_s": seconds}
+        extra = call_fields(self.name, duration_s=seconds, error=error)
         if error is None:
             self.logger.log(
                 self.level, "%s took %s", self.name, format_duration(seconds), extra=extra
             )
         else:
-            extra["exception"] = type(error).__name__
             self.logger.log(
                 self.level,
                 "%s took %s (raised %s)",
@@ -188,7 +188,7 @@ class _Recorder:
             )
 
     def stats(self) -> TimerStats:
-        return _stats_of(self.name, self.window)
+        return _timer_stats(self.series.snapshot())
 
 
 class Timer:
@@ -206,7 +206,8 @@ class Timer:
     Raises:
         TypeError: ``name`` is not a str or None, or ``logger`` is not a logger, a logger
             name or None.
-        ValueError: ``threshold`` is negative or ``level`` is not a logging level.
+        ValueError: ``threshold`` is negative or not finite, or ``level`` is not a logging
+            level.
 
     Example:
         >>> load = timer("load rows", threshold=0.5)
@@ -228,13 +229,11 @@ class Timer:
         level: int | str,
         threshold: float | timedelta | None,
     ) -> None:
-        if name is not None and not isinstance(name, str):
-            raise TypeError(f"name must be a str or None, got {type(name).__name__} {name!r}")
+        self.name = _checks.optional(_checks.instance_of, "name", name, str)
         _checks.logger("logger", logger, __name__)  # fail now, not at first use
-        self.name = name
         self._logger = logger
         self._level = _checks.log_level("level", level)
-        self._threshold_s = _checks.seconds("threshold", threshold, allow_none=True)
+        self._threshold_s = _checks.optional(_checks.seconds, "threshold", threshold)
         self._context_recorder: _Recorder | None = None
 
     def __repr__(self) -> str:
@@ -265,7 +264,7 @@ class Timer:
             ('done', 1)
         """
         recorder = self._recorder(self.name or qualified_name(fn), module_name(fn))
-        done = recorder.done
+        done, failed = recorder.done, recorder.failed
 
         def make_sync(func: Callable[..., Any]) -> Callable[..., Any]:
             def timed(*args: Any, **kwargs: Any) -> Any:
@@ -273,9 +272,9 @@ class Timer:
                 try:
                     result = func(*args, **kwargs)
                 except BaseException as exc:
-                    done(perf_counter_ns() - start, exc)
+                    failed(perf_counter_ns() - start, exc)
                     raise
-                done(perf_counter_ns() - start, None)
+                done(perf_counter_ns() - start)
                 return result
 
             return timed
@@ -286,9 +285,9 @@ class Timer:
                 try:
                     result = await func(*args, **kwargs)
                 except BaseException as exc:
-                    done(perf_counter_ns() - start, exc)
+                    failed(perf_counter_ns() - start, exc)
                     raise
-                done(perf_counter_ns() - start, None)
+                done(perf_counter_ns() - start)
                 return result
 
             return timed
@@ -316,7 +315,10 @@ class Timer:
         _open_blocks.set(blocks[:index] + blocks[index + 1 :])
         if self._context_recorder is None:
             self._context_recorder = self._recorder(self.name or _CONTEXT_NAME, __name__)
-        self._context_recorder.done(end - start, exc)
+        if exc is None:
+            self._context_recorder.done(end - start)
+        else:
+            self._context_recorder.failed(end - start, exc)
 
     def stats(self) -> TimerStats:
         """Statistics of this timer's name (for the context-manager form).
@@ -330,7 +332,7 @@ class Timer:
             >>> t.stats().count >= 1
             True
         """
-        return _stats_of(self.name or _CONTEXT_NAME, _window(self.name or _CONTEXT_NAME))
+        return _timer_stats(default_registry.series(self.name or _CONTEXT_NAME).snapshot())
 
 
 @overload
@@ -371,7 +373,8 @@ def timer(
 
     Raises:
         TypeError: An argument has the wrong type (e.g. ``logger=print``).
-        ValueError: ``threshold`` is negative or ``level`` is not a logging level.
+        ValueError: ``threshold`` is negative or not finite, or ``level`` is not a logging
+            level.
 
     Example:
         >>> import asyncio
@@ -385,6 +388,34 @@ def timer(
         >>> with timer("block"):
         ...     total = sum(range(10))
     """
-    if is_decoratable(name):
-        return Timer(None, logger, level, threshold)(name)  # type: ignore[arg-type]
-    return Timer(name, logger, level, threshold)  # type: ignore[arg-type]
+    fn, timer_name = function_or_option(name)
+    return bare_or_called(fn, "timer", Timer(timer_name, logger, level, threshold))
+
+
+def timer_stats(fn: Callable[..., object]) -> TimerStats:
+    """Statistics of a function decorated with `timer`: the typed form of ``fn.timer_stats()``.
+
+    Found along ``__wrapped__``, so it works under any stack of decorators (``functools.wraps``
+    ones included), on methods, ``staticmethod`` and ``classmethod`` objects.
+
+    Args:
+        fn: A function decorated with `timer`, possibly under other decorators.
+
+    Returns:
+        An immutable `TimerStats` snapshot of the timer's name.
+
+    Raises:
+        TypeError: `fn` is not decorated with `timer`.
+
+    Example:
+        >>> @timer("score batch")
+        ... def score(rows: list[float]) -> float:
+        ...     return sum(rows)
+        >>> score([0.5, 0.25])
+        0.75
+        >>> stats = timer_stats(score)
+        >>> stats.name, stats.count
+        ('score batch', 1)
+    """
+    snapshot: Callable[[], TimerStats] = accessor(fn, "timer_stats", "timer")
+    return snapshot()

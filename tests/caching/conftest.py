@@ -1,4 +1,4 @@
-"""Fixtures for the cache tests: a fake clock and a real, throwaway redis-server."""
+"""Fixtures for the cache tests: captured cache warnings and a real, throwaway redis-server."""
 
 from __future__ import annotations
 
@@ -11,19 +11,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from .cache_helpers import FakeClock, free_port
+from fakes import free_port
 
 REQUIRE_REDIS = "MLOPS_TEST_REQUIRE_REDIS"
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture(autouse=True)
-def _no_env_secret(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("MLOPS_DECORATORS_CACHE_SECRET", raising=False)
 
 
 @pytest.fixture

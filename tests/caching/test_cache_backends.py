@@ -13,16 +13,16 @@ import sys
 import textwrap
 import threading
 from contextlib import closing
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
+from fakes import FakeClock, free_port
 from mlops_decorators.caching import RedisBackend, SQLiteBackend, cache_result
 from mlops_decorators.caching import _cache as cache_module
-
-from .cache_helpers import FakeClock, free_port
 
 SECRET = "test-secret"
 
@@ -97,17 +97,17 @@ def test_sqlite_ttl_uses_wall_clock_and_purges(tmp_path: Path, clock: FakeClock)
     backend = SQLiteBackend(tmp_path / "c.db", secret=SECRET, clock=clock, purge_every=2)
     f = counted(backend, ttl=10)
     f(1)
-    clock.tick(9)
+    clock.advance(9)
     f(1)
     assert len(f.calls) == 1
-    clock.tick(1)
+    clock.advance(1)
     f(1)  # expired: recomputed (second write purges the expired row first... then stores)
     assert len(f.calls) == 2
-    clock.tick(100)
+    clock.advance(100)
     assert backend.purge_expired() == 1
     g = counted(backend, ttl=None)
     g(1)
-    clock.tick(1e9)
+    clock.advance(1e9)
     g(1)
     assert len(g.calls) == 1
     assert f.cache_info().currsize is None
@@ -220,9 +220,12 @@ def test_sqlite_tampered_entry_is_never_unpickled(
     assert len(f.calls) == 2
 
 
-def test_sqlite_locked_database_never_fails_the_call(tmp_path: Path) -> None:
+@pytest.mark.parametrize("timeout", [0.01, timedelta(milliseconds=10)])
+def test_sqlite_locked_database_never_fails_the_call(
+    tmp_path: Path, timeout: float | timedelta
+) -> None:
     path = tmp_path / "c.db"
-    backend = SQLiteBackend(path, secret=SECRET, timeout=0.01)
+    backend = SQLiteBackend(path, secret=SECRET, timeout=timeout)
     f = counted(backend)
     f(0)
     blocker = sqlite3.connect(path, isolation_level=None)
@@ -253,7 +256,7 @@ def test_sqlite_unusable_path_never_fails_the_call(
     assert warnings[0].function.endswith("compute")  # type: ignore[attr-defined]
     assert warnings[0].operation == "get"  # type: ignore[attr-defined]
     assert warnings[0].exception == "OperationalError"  # type: ignore[attr-defined]
-    clock.tick(cache_module.WARN_EVERY_S)
+    clock.advance(cache_module.WARN_EVERY_S)
     f(1)
     assert len([r for r in cache_logs.records if "failed to" in r.message]) == 2
 
@@ -277,18 +280,6 @@ def test_sqlite_bad_arguments(tmp_path: Path) -> None:
         SQLiteBackend(tmp_path / "c.db", secret=1)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="secret"):
         SQLiteBackend(tmp_path / "c.db", secret="")
-
-
-async def test_sqlite_with_async_function(tmp_path: Path) -> None:
-    calls = []
-
-    @cache_result(backend=SQLiteBackend(tmp_path / "c.db", secret=SECRET))
-    async def fetch(x: int) -> int:
-        calls.append(x)
-        return x
-
-    assert await fetch(1) == await fetch(1) == 1
-    assert calls == [1]
 
 
 # -- signing -----------------------------------------------------------------------------
@@ -565,10 +556,18 @@ def test_redis_password_stays_out_of_repr_and_logs(
 
 
 def test_redis_arguments() -> None:
+    import redis
+
+    client = redis.Redis()  # connects on first command only
     with pytest.raises(ValueError, match="not both"):
-        RedisBackend("redis://x", client=object())
+        RedisBackend("redis://x", client=client)
     with pytest.raises(TypeError, match="prefix"):
-        RedisBackend(client=object(), prefix=1)  # type: ignore[arg-type]
+        RedisBackend(client=client, prefix=1)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"^client must be a redis\.Redis client or None"):
+        RedisBackend(client=object())
+    backend = RedisBackend(secret=SECRET, timeout=timedelta(milliseconds=250))
+    connection = backend.client.connection_pool.connection_kwargs
+    assert connection["socket_timeout"] == connection["socket_connect_timeout"] == 0.25
 
 
 # -- two real processes ------------------------------------------------------------------

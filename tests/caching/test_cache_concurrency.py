@@ -5,58 +5,13 @@ from __future__ import annotations
 import asyncio
 import sys
 import threading
-import time
-from typing import Any
 
 import pytest
 
+from fakes import start_threads, wait_until
 from mlops_decorators.caching import cache_result
 
 N = 32
-
-
-def wait_until(predicate: Any, timeout: float = 10.0) -> None:
-    """Poll a condition that other threads will make true (bounded, no fixed sleeps)."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not reached"
-        time.sleep(0.001)
-
-
-def run_threads(target: Any, n: int = N) -> list[Any]:
-    results: list[Any] = [None] * n
-
-    def run(i: int) -> None:
-        try:
-            results[i] = target()
-        except BaseException as exc:
-            results[i] = exc
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for thread in threads:
-        thread.start()
-    return [threads, results]
-
-
-def test_32_threads_compute_once() -> None:
-    release = threading.Event()
-    calls = []
-
-    @cache_result
-    def slow(x: int) -> list[int]:
-        calls.append(x)
-        release.wait(10)
-        return [x]
-
-    threads, results = run_threads(lambda: slow(7))
-    wait_until(lambda: slow.cache_info().single_flight_waits + len(calls) == N)
-    release.set()
-    for thread in threads:
-        thread.join()
-    assert calls == [7]
-    assert all(r == [7] for r in results)
-    info = slow.cache_info()
-    assert (info.misses, info.single_flight_waits) == (1, N - 1)
 
 
 def test_exception_fans_out_and_is_not_cached() -> None:
@@ -69,7 +24,7 @@ def test_exception_fans_out_and_is_not_cached() -> None:
         release.wait(10)
         raise ValueError("boom")
 
-    threads, results = run_threads(lambda: broken(1))
+    threads, results = start_threads(lambda: broken(1), N)
     wait_until(lambda: broken.cache_info().single_flight_waits == N - 1)
     release.set()
     for thread in threads:
@@ -125,7 +80,7 @@ def test_leader_interrupted_lets_waiter_compute() -> None:
     leader = threading.Thread(target=lead)
     leader.start()
     started.wait(10)
-    threads, results = run_threads(lambda: job(1), n=1)
+    threads, results = start_threads(lambda: job(1), 1)
     wait_until(lambda: job.cache_info().single_flight_waits == 1)
     release.set()
     leader.join()
@@ -133,28 +88,6 @@ def test_leader_interrupted_lets_waiter_compute() -> None:
     assert leader_error
     assert results == [1]
     assert len(calls) == 2
-
-
-async def test_32_tasks_compute_once() -> None:
-    release = asyncio.Event()
-    calls = []
-
-    @cache_result
-    async def fetch(x: int) -> dict[str, int]:
-        calls.append(x)
-        await release.wait()
-        return {"x": x}
-
-    tasks = [asyncio.create_task(fetch(5)) for _ in range(N)]
-    for _ in range(1000):
-        await asyncio.sleep(0)
-        if fetch.cache_info().single_flight_waits == N - 1:
-            break
-    release.set()
-    results = await asyncio.gather(*tasks)
-    assert calls == [5]
-    assert all(r == {"x": 5} for r in results)
-    assert fetch.cache_info().single_flight_waits == N - 1
 
 
 async def test_async_exception_fans_out() -> None:

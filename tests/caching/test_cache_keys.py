@@ -15,13 +15,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from mlops_decorators._core import CallSignature, qualified_name
 from mlops_decorators.caching import cache_result
 from mlops_decorators.caching._keys import KeyMaker, UnkeyableError, normalise, stable_digest
 
 
 def keys_of(fn: Any, **options: Any) -> KeyMaker:
     defaults: dict[str, Any] = {"ignore": (), "typed": False, "key": None, "skip_first": False}
-    return KeyMaker(fn, **(defaults | options))
+    return KeyMaker(CallSignature(fn), name=qualified_name(fn), **(defaults | options))
 
 
 def test_array_keys_by_content_not_layout() -> None:

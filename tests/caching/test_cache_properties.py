@@ -8,9 +8,8 @@ from collections import OrderedDict
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from fakes import FakeClock
 from mlops_decorators.caching import MemoryBackend, cache_result
-
-from .cache_helpers import FakeClock
 
 TTL = 10.0
 MAXSIZE = 3
@@ -67,7 +66,7 @@ def test_memory_cache_matches_reference(ops: list[tuple[str, float]]) -> None:
     reference = Reference()
     for op, arg in ops:
         if op == "tick":
-            clock.tick(arg)
+            clock.advance(arg)
             reference.now += arg
         else:
             assert f(int(arg)) == arg

@@ -1,7 +1,9 @@
-"""Never executed: type-checked by ``mypy --strict`` (see tests/test_typing.py).
+# pyright: strict
+"""Never executed: type-checked by ``mypy --strict`` and pyright (see tests/test_typing.py).
 
 Every decorated function keeps its exact signature and return type, sync or async,
-as a plain function, a method, a classmethod or a staticmethod, in any stacking order.
+as a plain function, a method, a classmethod or a staticmethod, in any stacking order;
+the typed accessor `timer_stats` reads any of them.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from mlops_decorators import (
     reset_timer_stats,
     timer,
     timer_report,
+    timer_stats,
 )
 
 
@@ -122,3 +125,8 @@ assert_type(get_timer_stats(), dict[str, TimerStats])
 assert_type(get_timer_stats()["bare"].p99_s, float)
 assert_type(timer_report(), str)
 assert_type(reset_timer_stats(), None)
+assert_type(timer_stats(bare), TimerStats)
+assert_type(timer_stats(stacked).count, int)
+assert_type(timer_stats(stacked_async), TimerStats)
+assert_type(timer_stats(Model().predict), TimerStats)
+assert_type(timer_stats(Model.version), TimerStats)

@@ -1,9 +1,11 @@
-"""Never executed: wrong calls that ``mypy --strict`` must reject, each on the line marked
-``# E: <error code>`` (tests/test_typing.py compares the lines and codes exactly)."""
+# pyright: strict
+"""Never executed: wrong calls that ``mypy --strict`` and pyright must reject, each on the line
+marked ``# E: <mypy error code>`` (tests/test_typing.py compares the lines exactly)."""
 
 from __future__ import annotations
 
-from mlops_decorators import log_calls, timer
+import mlops_decorators
+from mlops_decorators import log_calls, timer, timer_stats
 
 
 @timer
@@ -46,3 +48,14 @@ timer(threshold="0.5")  # E: call-overload
 log_calls(level=[20])  # E: call-overload
 with timer("block") as block:
     _ = block.nope  # E: attr-defined
+timer_stats(3)  # E: arg-type
+timer_stats(add, "x")  # E: call-arg
+count: str = timer_stats(add).count  # E: assignment
+_ = timer_stats(add).nope  # E: attr-defined
+mlops_decorators.timer_stat(add)  # E: attr-defined
+
+
+def misspelled_import() -> None:
+    from mlops_decorators import timr  # E: attr-defined
+
+    del timr

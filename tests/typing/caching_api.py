@@ -1,7 +1,9 @@
-"""Never executed: type-checked by ``mypy --strict`` (tests/caching/test_cache_typing.py).
+# pyright: strict
+"""Never executed: type-checked by ``mypy --strict`` and pyright (see tests/test_typing.py).
 
 ``cache_result`` keeps each decorated function's signature and return type, sync or async,
-bare or called, on functions, methods, classmethods and staticmethods.
+bare or called, on functions, methods, classmethods and staticmethods; the typed accessors
+`cache_info`, `cache_clear` and `cache_invalidate` take any of them.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import Any
 
 from typing_extensions import assert_type
 
+from mlops_decorators import cache_clear, cache_info, cache_invalidate
 from mlops_decorators.caching import (
     CacheInfo,
     MemoryBackend,
@@ -41,7 +44,7 @@ def persistent(x: int) -> int | None:
     return x or None
 
 
-@cache_result(backend=RedisBackend(client=object(), prefix="svc:"), key=lambda x: x)
+@cache_result(backend=RedisBackend(client=object(), prefix="svc:"), key=str)
 def shared(x: int) -> dict[str, int]:
     return {"x": x}
 
@@ -70,7 +73,14 @@ assert_type(shared(1), dict[str, int])
 assert_type(Model().predict(1.0), float)
 assert_type(Model.load("p"), Model)
 assert_type(Model.version(), str)
-info: CacheInfo = CacheInfo(0, 0, None, None, 0, 0, 0, 0)
+info: CacheInfo = CacheInfo("f", 0, 0, None, None, 0, 0, 0, 0)
+assert_type(cache_info(bare), CacheInfo)
+assert_type(cache_info(fetch).hits, int)
+assert_type(cache_info(Model().predict), CacheInfo)
+assert_type(cache_info(Model.load), CacheInfo)
+assert_type(cache_clear(shared), None)
+assert_type(cache_invalidate(bare, 1, b="y"), bool)
+assert_type(cache_invalidate(Model.predict, Model(), 1.0), bool)
 
 
 async def use_async() -> None:

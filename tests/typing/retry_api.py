@@ -1,7 +1,9 @@
-"""Never executed: type-checked by ``mypy --strict`` (see tests/test_retrying_typing.py).
+# pyright: strict
+"""Never executed: type-checked by ``mypy --strict`` and pyright (see tests/test_typing.py).
 
 `retry` keeps the decorated signature and return type, bare or called, sync or async, on
-functions and methods; `retry_context` yields typed attempts in ``for`` and ``async for``.
+functions and methods, and `retry_stats` reads them; `retry_context` yields typed attempts in
+``for`` and ``async for``.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from mlops_decorators import (
     reset_retry_settings,
     retry,
     retry_context,
+    retry_stats,
     set_retries,
     set_retry_waits,
 )
@@ -96,6 +99,11 @@ for attempt in retry_context(max_attempts=3, deadline=timedelta(seconds=5), name
         assert_type(attempt.number, int)
         attempt.result = 3
 assert_type(retry_context().retry_stats(), RetryStats)
+assert_type(retry_stats(bare), RetryStats)
+assert_type(retry_stats(called).calls, int)
+assert_type(retry_stats(fetch), RetryStats)
+assert_type(retry_stats(Client().get), RetryStats)
+assert_type(retry_stats(Client.build), RetryStats)
 assert_type(budget.try_spend(), bool)
 assert_type(budget.refusals, int)
 with set_retry_waits(False), set_retries(True):

@@ -1,9 +1,10 @@
-"""Never executed: wrong calls that ``mypy --strict`` must reject on the lines marked
-``# E: <error code>`` (tests/test_retrying_typing.py)."""
+# pyright: strict
+"""Never executed: wrong calls that ``mypy --strict`` and pyright must reject on the lines
+marked ``# E: <error code>`` (tests/test_typing.py)."""
 
 from __future__ import annotations
 
-from mlops_decorators import RetryBudget, retry, retry_context
+from mlops_decorators import RetryBudget, retry, retry_context, retry_stats
 
 
 @retry
@@ -26,3 +27,12 @@ retry(jitter="uniform")  # E: call-overload
 retry(budget=0.2)  # E: call-overload
 retry_context(name=3)  # E: arg-type
 RetryBudget(ratio="0.2")  # E: arg-type
+retry_stats("add")  # E: arg-type
+retries: str = retry_stats(add).retries  # E: assignment
+_ = retry_stats(add).nope  # E: attr-defined
+
+
+def nonexistent_accessor() -> None:
+    from mlops_decorators import retry_info  # E: attr-defined
+
+    del retry_info

@@ -1,4 +1,5 @@
-"""Result caching: `cache_result` with memory, SQLite and Redis backends.
+"""Result caching: `cache_result` with memory, SQLite and Redis backends, and the typed
+accessors `cache_info`, `cache_clear` and `cache_invalidate`.
 
 Importing this package imports neither numpy, xxhash nor redis: arrays are recognised
 only when numpy is already loaded, and `RedisBackend` imports redis when constructed.
@@ -12,7 +13,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from ._cache import CacheBackend, CacheInfo
-from ._decorator import cache_result
+from ._decorator import cache_clear, cache_info, cache_invalidate, cache_result
 from ._memory import MemoryBackend
 
 if TYPE_CHECKING:
@@ -25,6 +26,9 @@ __all__ = [
     "MemoryBackend",
     "RedisBackend",
     "SQLiteBackend",
+    "cache_clear",
+    "cache_info",
+    "cache_invalidate",
     "cache_result",
 ]
 

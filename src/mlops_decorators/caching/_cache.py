@@ -8,7 +8,6 @@ backends, and misses, where concurrent identical calls share one computation.
 from __future__ import annotations
 
 import copy as copy_module
-import inspect
 import logging
 import sys
 import threading
@@ -18,7 +17,8 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 
-from .._core import qualified_name, unwrap_method
+from .._core import CallSignature, qualified_name, unwrap_method
+from .._events import RateLimit, call_fields
 from .._stats import Counter
 from ._keys import KeyMaker, stable_digest
 from ._memory import MemoryBackend, MemoryStore
@@ -113,6 +113,7 @@ class CacheInfo:
     """Statistics of one cached function since decoration or the last ``cache_clear()``.
 
     Attributes:
+        name: Qualified name of the cached function.
         hits: Calls answered from the cache.
         misses: Calls that ran the function.
         maxsize: The entry limit (None: unbounded or an external backend).
@@ -132,10 +133,11 @@ class CacheInfo:
         >>> double(2), double(2)
         (4, 4)
         >>> info = double.cache_info()
-        >>> (info.hits, info.misses, info.currsize)
-        (1, 1, 1)
+        >>> (info.name, info.hits, info.misses, info.currsize)
+        ('double', 1, 1, 1)
     """
 
+    name: str
     hits: int
     misses: int
     maxsize: int | None
@@ -230,13 +232,13 @@ class _Cache:
         self.name = qualified_name(target)
         module = getattr(target, "__module__", None) or "__main__"
         self.namespace = f"{module}.{self.name}" + ("" if version is None else f"@{version}")
-        try:
-            params = list(inspect.signature(target).parameters)
-        except (TypeError, ValueError) as exc:
+        signature = CallSignature(fn)
+        if not signature.readable:
             raise TypeError(
                 f"cache_result needs the signature of {self.name} to build keys, but it has "
-                f"none ({exc}); wrap it in a def with the parameters spelled out"
-            ) from None
+                "none; wrap it in a def with the parameters spelled out"
+            )
+        params = list(signature.signature.parameters)
         unknown = [name for name in ignore if name not in params]
         if unknown:
             raise ValueError(
@@ -251,12 +253,22 @@ class _Cache:
                 f"max_bytes={max_bytes!r} applies to the memory backend only; the size of "
                 f"{type(backend).__name__} is managed by the store itself"
             )
-        is_method = (
-            not isinstance(fn, (staticmethod, classmethod)) and bool(params) and params[0] == "self"
+        # An instance gets its own store, left out of the key; a class receiver stays in
+        # the key like any argument (classes are hashable and have stable names).
+        receiver = signature.receiver
+        self.per_instance = (
+            self.memory
+            and receiver == "self"
+            and not isinstance(fn, classmethod)
+            and receiver not in ignore
         )
-        self.per_instance = self.memory and is_method and "self" not in ignore
         self.keys = KeyMaker(
-            target, ignore=ignore, typed=typed, key=key, skip_first=self.per_instance
+            signature,
+            name=self.name,
+            ignore=ignore,
+            typed=typed,
+            key=key,
+            skip_first=self.per_instance,
         )
         self.ttl = ttl
         self.maxsize = maxsize
@@ -275,7 +287,7 @@ class _Cache:
         # Flights finished so far: a new leader re-reads the cache only when one finished
         # since its own miss (saves a backend round trip on every other miss).
         self._landed = 0
-        self._next_warning = float("-inf")
+        self._backend_warning = RateLimit(WARN_EVERY_S, clock=_monotonic)
         self.backend: Any = backend if backend is not None else MemoryBackend()
         self._instances: dict[int, tuple[weakref.ref[Any], MemoryStore]] = {}
         self.store: MemoryStore | None = None
@@ -368,7 +380,7 @@ class _Cache:
                 key,
                 self.backend,
                 exc,
-                extra={"function": self.name, "cache_key": key},
+                extra=call_fields(self.name, cache_key=key),
             )
             self.delete(None, key)
             return _MISS
@@ -409,10 +421,8 @@ class _Cache:
 
     def _failed(self, operation: str, exc: Exception) -> None:
         self.backend_errors.increment()
-        now = _monotonic()
-        if now < self._next_warning:
+        if not self._backend_warning.ready():
             return
-        self._next_warning = now + WARN_EVERY_S
         logger.warning(
             "%s: cache backend %r failed to %s (%s: %s); the function runs uncached. Further "
             "failures are counted in cache_info().backend_errors and logged at most every %g s",
@@ -422,11 +432,7 @@ class _Cache:
             type(exc).__name__,
             exc,
             WARN_EVERY_S,
-            extra={
-                "function": self.name,
-                "operation": operation,
-                "exception": type(exc).__name__,
-            },
+            extra=call_fields(self.name, error=exc, operation=operation),
         )
 
     # -- calls ----------------------------------------------------------------------------
@@ -619,6 +625,7 @@ class _Cache:
     def info(self) -> CacheInfo:
         stores = self._stores() if self.memory else []
         return CacheInfo(
+            name=self.name,
             hits=self.hits.value,
             misses=self.misses.value,
             maxsize=self.maxsize if self.memory else None,

@@ -9,13 +9,14 @@ Python call, about a fifth of a hit's cost.
 
 from __future__ import annotations
 
+import inspect
 import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from .. import _checks
-from .._core import check_target, decorate, is_decoratable
-from ._cache import CacheBackend, _Cache
+from .._core import accessor, bare_or_called, check_target, decorate, function_or_option
+from ._cache import CacheBackend, CacheInfo, _Cache
 from ._memory import MemoryBackend
 
 if TYPE_CHECKING:
@@ -27,16 +28,20 @@ if TYPE_CHECKING:
 
 R = TypeVar("R")
 
-__all__ = ["cache_result"]
+__all__ = ["cache_clear", "cache_info", "cache_invalidate", "cache_result"]
 
 
 def _check_backend(backend: Any) -> Any:
-    if backend is None or isinstance(backend, (MemoryBackend, CacheBackend)):
+    # A class has its methods as attributes too: `backend=SQLiteBackend` must not pass.
+    if backend is None or (
+        isinstance(backend, (MemoryBackend, CacheBackend)) and not isinstance(backend, type)
+    ):
         return backend
-    raise TypeError(
-        "backend must be None, a MemoryBackend, SQLiteBackend or RedisBackend, or an object "
-        "with get(key), set(key, value, ttl), delete(key) and clear(namespace) methods; got "
-        f"{type(backend).__name__} {backend!r}"
+    raise _checks.wrong_type(
+        "backend",
+        "None, a MemoryBackend, SQLiteBackend or RedisBackend instance, or an object with "
+        "get(key), set(key, value, ttl), delete(key) and clear(namespace) methods",
+        backend,
     )
 
 
@@ -45,14 +50,14 @@ def _check_ignore(ignore: Iterable[str] | str) -> tuple[str, ...]:
     try:
         result = tuple(names)
     except TypeError:
-        raise TypeError(
-            f"ignore must be a parameter name or an iterable of them, got "
-            f"{type(ignore).__name__} {ignore!r}"
+        raise _checks.wrong_type(
+            "ignore", "a parameter name or an iterable of them", ignore
         ) from None
     for name in result:
         if not isinstance(name, str):
             raise TypeError(
-                f"ignore must contain parameter names (str), got {type(name).__name__} {name!r}"
+                f"ignore must contain parameter names (str), got {type(name).__name__} {name!r} "
+                f"in {ignore!r}"
             )
     return result
 
@@ -144,24 +149,19 @@ def cache_result(
         True
     """
     options: dict[str, Any] = {
-        "maxsize": _checks.positive_int("maxsize", maxsize, allow_none=True),
-        "max_bytes": _checks.positive_int("max_bytes", max_bytes, allow_none=True),
+        "maxsize": _checks.optional(_checks.positive_int, "maxsize", maxsize),
+        "max_bytes": _checks.optional(_checks.positive_int, "max_bytes", max_bytes),
         "key": _checks.optional_callable("key", key),
         "ignore": _check_ignore(ignore),
         "typed": _checks.flag("typed", typed),
+        "version": _checks.optional(_checks.instance_of, "version", version, (str, int)),
         "backend": _check_backend(backend),
         "cache_none": _checks.flag("cache_none", cache_none),
         "copy": _checks.flag("copy", copy),
     }
-    if version is not None and (not isinstance(version, (str, int)) or isinstance(version, bool)):
-        raise TypeError(
-            f"version must be a str, an int or None, got {type(version).__name__} {version!r}"
-        )
-    options["version"] = version
-    if is_decoratable(ttl):
-        return _apply(ttl, ttl=60.0, **options)
-    options["ttl"] = _checks.seconds("ttl", ttl, allow_none=True, allow_zero=False)
-    return lambda fn: _apply(fn, **options)
+    bare, ttl = function_or_option(ttl, default=60.0)
+    options["ttl"] = _checks.time_limit("ttl", ttl)
+    return bare_or_called(bare, "cache_result", lambda fn: _apply(fn, **options))
 
 
 def _apply(fn: Any, **options: Any) -> Any:
@@ -253,3 +253,91 @@ def _apply(fn: Any, **options: Any) -> Any:
         },
         allow_generators=False,
     )
+
+
+def cache_info(fn: Callable[..., object]) -> CacheInfo:
+    """Statistics of a function decorated with `cache_result`: the typed form of
+    ``fn.cache_info()``.
+
+    Found along ``__wrapped__``, so it works under any stack of decorators (``functools.wraps``
+    ones included), on methods, ``staticmethod`` and ``classmethod`` objects.
+
+    Args:
+        fn: A function decorated with `cache_result`, possibly under other decorators.
+
+    Returns:
+        An immutable `CacheInfo` snapshot.
+
+    Raises:
+        TypeError: `fn` is not decorated with `cache_result` (a `functools.lru_cache`
+            function has a ``cache_info`` of its own, but not this one).
+
+    Example:
+        >>> @cache_result(ttl=60)
+        ... def square(x: int) -> int:
+        ...     return x * x
+        >>> square(3), square(3)
+        (9, 9)
+        >>> info = cache_info(square)
+        >>> info.hits, info.misses
+        (1, 1)
+    """
+    snapshot: Callable[[], CacheInfo] = accessor(fn, "cache_info", "cache_result")
+    return snapshot()
+
+
+def cache_clear(fn: Callable[..., object]) -> None:
+    """Empty the cache of a function decorated with `cache_result` and reset its counters:
+    the typed form of ``fn.cache_clear()``.
+
+    With an external backend only this function's entries (its namespace) are removed.
+
+    Args:
+        fn: A function decorated with `cache_result`, possibly under other decorators.
+
+    Raises:
+        TypeError: `fn` is not decorated with `cache_result`.
+
+    Example:
+        >>> @cache_result
+        ... def double(x: int) -> int:
+        ...     return 2 * x
+        >>> double(2)
+        4
+        >>> cache_clear(double)
+        >>> cache_info(double).currsize
+        0
+    """
+    clear: Callable[[], None] = accessor(fn, "cache_clear", "cache_result")
+    clear()
+
+
+def cache_invalidate(fn: Callable[..., object], *args: Any, **kwargs: Any) -> bool:
+    """Drop the entry of one call of a function decorated with `cache_result`: the typed
+    form of ``fn.cache_invalidate(*args, **kwargs)``.
+
+    Args:
+        fn: A function decorated with `cache_result`, possibly under other decorators.
+        *args: The call's positional arguments. For a method taken from the class, the
+            instance comes first; a bound method (``model.predict``) supplies its own.
+        **kwargs: The call's keyword arguments.
+
+    Returns:
+        Whether an entry was there to drop.
+
+    Raises:
+        TypeError: `fn` is not decorated with `cache_result`, or an argument cannot be keyed.
+
+    Example:
+        >>> @cache_result
+        ... def greet(name: str, punctuation: str = "!") -> str:
+        ...     return f"hello {name}{punctuation}"
+        >>> greet("ada")
+        'hello ada!'
+        >>> cache_invalidate(greet, "ada"), cache_invalidate(greet, "ada")
+        (True, False)
+    """
+    invalidate: Callable[..., bool] = accessor(fn, "cache_invalidate", "cache_result")
+    if inspect.ismethod(fn):  # the call it names passed the instance (or class) first
+        args = (fn.__self__, *args)
+    return invalidate(*args, **kwargs)

@@ -19,7 +19,10 @@ import inspect
 import struct
 import sys
 from collections.abc import Callable, Hashable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .._core import CallSignature
 
 
 class _Tag:
@@ -179,15 +182,16 @@ class KeyMaker:
 
     def __init__(
         self,
-        fn: Callable[..., Any],
+        signature: CallSignature,
         *,
+        name: str,
         ignore: Iterable[str],
         typed: bool,
         key: Callable[..., Any] | None,
         skip_first: bool,
     ) -> None:
-        self._qualname = getattr(fn, "__qualname__", repr(fn))
-        self._signature = inspect.signature(fn)
+        self._qualname = name
+        self._signature = signature.signature
         params = list(self._signature.parameters.values())
         ignored = set(ignore)
         if skip_first and params:

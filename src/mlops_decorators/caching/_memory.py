@@ -24,6 +24,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Any
 
+from .. import _checks
 from .._stats import Counter
 
 Entry = tuple[Any, float, int]
@@ -58,9 +59,7 @@ class MemoryBackend:
     __slots__ = ("clock",)
 
     def __init__(self, *, clock: Callable[[], float] = time.monotonic) -> None:
-        if not callable(clock):
-            raise TypeError(f"clock must be callable, got {type(clock).__name__} {clock!r}")
-        self.clock = clock
+        self.clock = _checks.is_callable("clock", clock)
 
     def __repr__(self) -> str:
         return f"MemoryBackend(clock={self.clock!r})"

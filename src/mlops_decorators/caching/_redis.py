@@ -8,14 +8,26 @@ no process has to purge anything.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from .. import _checks
 from ._serialize import Codec, resolve_secret
+
+if TYPE_CHECKING:
+    from datetime import timedelta
 
 __all__ = ["RedisBackend"]
 
 _GLOB_SPECIAL = re.compile(r"([*?\[\]\\])")
+
+
+def _is_client(client: object) -> bool:
+    """Whether `client` has the methods a backend calls (a class has them too: refused)."""
+    methods = ("get", "set", "delete", "scan_iter", "unlink")
+    return not isinstance(client, type) and all(
+        callable(getattr(client, method, None)) for method in methods
+    )
 
 
 class RedisBackend:
@@ -34,13 +46,14 @@ class RedisBackend:
             ``MLOPS_DECORATORS_CACHE_SECRET`` environment variable. Without one, entries
             are unsigned and a warning says so once: anyone who can write to the Redis
             database could then make your processes unpickle arbitrary data.
-        timeout: Socket timeout in seconds for a client created from `url`, so an
-            unreachable server slows calls by at most this much.
+        timeout: Socket timeout in seconds (or a `timedelta`) for a client created from
+            `url`, so an unreachable server slows calls by at most this much.
 
     Raises:
         ImportError: The ``redis`` package is not installed.
-        ValueError: Both `url` and `client` were given.
-        TypeError: ``prefix`` is not a str.
+        ValueError: Both `url` and `client` were given, or ``timeout`` is not positive.
+        TypeError: ``url`` or ``prefix`` is not a str, ``client`` lacks the methods of a
+            ``redis.Redis`` client, or ``timeout`` is not a number of seconds.
 
     Example:
         >>> from mlops_decorators.caching import cache_result
@@ -59,12 +72,15 @@ class RedisBackend:
         client: Any = None,
         prefix: str = "mlops-decorators:",
         secret: str | bytes | None = None,
-        timeout: float = 1.0,
+        timeout: float | timedelta = 1.0,
     ) -> None:
+        url = _checks.optional(_checks.instance_of, "url", url, str)
+        if client is not None and not _is_client(client):
+            raise _checks.wrong_type("client", "a redis.Redis client or None", client)
         if url is not None and client is not None:
             raise ValueError("pass either url= or client= to RedisBackend, not both")
-        if not isinstance(prefix, str):
-            raise TypeError(f"prefix must be a str, got {type(prefix).__name__} {prefix!r}")
+        self.prefix = _checks.instance_of("prefix", prefix, str)
+        timeout_s = _checks.seconds("timeout", timeout, allow_zero=False)
         if client is None:
             try:
                 import redis
@@ -74,11 +90,10 @@ class RedisBackend:
                 ) from exc
             client = redis.Redis.from_url(
                 url or "redis://localhost:6379/0",
-                socket_timeout=timeout,
-                socket_connect_timeout=timeout,
+                socket_timeout=timeout_s,
+                socket_connect_timeout=timeout_s,
             )
         self.client = client
-        self.prefix = prefix
         self._url = None if url is None else _without_password(url)
         self.codec = Codec(resolve_secret("secret", secret), repr(self))
 

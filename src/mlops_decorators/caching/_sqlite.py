@@ -16,9 +16,13 @@ import time
 import weakref
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .. import _checks
 from ._serialize import Codec, resolve_secret
+
+if TYPE_CHECKING:
+    from datetime import timedelta
 
 __all__ = ["SQLiteBackend"]
 
@@ -54,13 +58,14 @@ class SQLiteBackend:
             ``MLOPS_DECORATORS_CACHE_SECRET`` environment variable. Without one, entries
             are unsigned and a warning says so once.
         table: Table name, for sharing one file between caches that must stay apart.
-        timeout: Seconds to wait for a lock held by another process before failing (the
-            call then runs uncached).
+        timeout: Seconds (or a `timedelta`) to wait for a lock held by another process
+            before failing (the call then runs uncached).
         purge_every: Writes between two purges of expired rows.
         clock: Wall clock in seconds since the epoch; inject a fake one in tests.
 
     Raises:
-        TypeError: ``table`` is not a str, ``secret`` is not str/bytes/None or ``clock`` is
+        TypeError: ``path`` is not a str or path, ``table`` is not a str, ``secret`` is not
+            str/bytes/None, ``timeout`` or ``purge_every`` is not a number, or ``clock`` is
             not callable.
         ValueError: ``table`` is not an identifier or a number is not positive.
 
@@ -82,23 +87,19 @@ class SQLiteBackend:
         *,
         secret: str | bytes | None = None,
         table: str = "mlops_cache",
-        timeout: float = 1.0,
+        timeout: float | timedelta = 1.0,
         purge_every: int = 256,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        if not isinstance(table, str):
-            raise TypeError(f"table must be a str, got {type(table).__name__} {table!r}")
-        if not _TABLE_NAME.match(table):
-            raise ValueError(f"table must be an SQL identifier such as 'my_cache', got {table!r}")
-        _checks.seconds("timeout", timeout, allow_zero=False)
-        _checks.positive_int("purge_every", purge_every)
-        if not callable(clock):
-            raise TypeError(f"clock must be callable, got {type(clock).__name__} {clock!r}")
+        if not isinstance(path, (str, os.PathLike)):
+            raise _checks.wrong_type("path", "a str or os.PathLike path", path)
         self.path = Path(path)
-        self._table = table
-        self._timeout = float(timeout)
-        self._purge_every = purge_every
-        self._clock = clock
+        self._table = _checks.instance_of("table", table, str)
+        if not _TABLE_NAME.match(self._table):
+            raise _checks.wrong_value("table", "an SQL identifier such as 'my_cache'", table)
+        self._timeout = _checks.seconds("timeout", timeout, allow_zero=False)
+        self._purge_every = _checks.positive_int("purge_every", purge_every)
+        self._clock = _checks.is_callable("clock", clock)
         self._writes = 0
         self._local = threading.local()
         # (connection, its thread, the pid that opened it): see _connection.

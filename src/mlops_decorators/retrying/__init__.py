@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 from .. import _checks
-from .._core import bare_or_called, decorate, module_name, qualified_name
+from .._core import accessor, bare_or_called, decorate, module_name, qualified_name
 from . import _policy as _engine
 from ._budget import RetryBudget
 from ._policy import Attempt, Policy, RetryState, RetryStats, Run
@@ -45,6 +45,7 @@ __all__ = [
     "reset_retry_settings",
     "retry",
     "retry_context",
+    "retry_stats",
     "set_retries",
     "set_retry_waits",
 ]
@@ -199,7 +200,7 @@ class RetryContext:
             ...         if attempt.number == 1:
             ...             raise TimeoutError("slow")
             >>> stats = ctx.retry_stats()
-            >>> (stats.function, stats.attempts, stats.retries)
+            >>> (stats.name, stats.attempts, stats.retries)
             ('load', 2, 1)
         """
         return self._policy.stats.snapshot(self._policy.name)
@@ -261,8 +262,7 @@ def retry_context(
         >>> tries
         [1, 2]
     """
-    if not isinstance(name, str):
-        raise TypeError(f"name must be a str, got {type(name).__name__} {name!r}")
+    name = _checks.instance_of("name", name, str)
     policy = Policy(
         max_attempts=max_attempts,
         exceptions=exceptions,
@@ -493,3 +493,34 @@ def retry(
         budget=budget,
     )
     return bare_or_called(fn, "retry", _decorator(policy))
+
+
+def retry_stats(fn: Callable[..., object]) -> RetryStats:
+    """Counts of a function decorated with `retry`: the typed form of ``fn.retry_stats()``.
+
+    Found along ``__wrapped__``, so it works under any stack of decorators (``functools.wraps``
+    ones included), on methods, ``staticmethod`` and ``classmethod`` objects.
+
+    Args:
+        fn: A function decorated with `retry`, possibly under other decorators.
+
+    Returns:
+        An immutable `RetryStats` snapshot.
+
+    Raises:
+        TypeError: `fn` is not decorated with `retry`.
+
+    Example:
+        >>> @retry(max_attempts=3, delay=0)
+        ... def ping() -> str:
+        ...     return "pong"
+        >>> ping()
+        'pong'
+        >>> retry_stats(ping).calls
+        1
+        >>> retry_stats(len)
+        Traceback (most recent call last):
+        TypeError: retry_stats() needs a function decorated with @retry; got <built-in function len>
+    """
+    snapshot: Callable[[], RetryStats] = accessor(fn, "retry_stats", "retry")
+    return snapshot()

@@ -80,9 +80,9 @@ class RetryBudget:
     def __init__(
         self, ratio: float = 0.2, min_retries_per_s: float = 1.0, window: float | timedelta = 10.0
     ) -> None:
-        self.ratio = _checks.number("ratio", ratio, minimum=0)
-        self.min_retries_per_s = _checks.number("min_retries_per_s", min_retries_per_s, minimum=0)
-        self.window: float = _checks.seconds("window", window, allow_zero=False)  # type: ignore[assignment]
+        self.ratio = _checks.number("ratio", ratio, ge=0)
+        self.min_retries_per_s = _checks.number("min_retries_per_s", min_retries_per_s, ge=0)
+        self.window = _checks.seconds("window", window, allow_zero=False)
         self._per_bucket = BUCKETS / self.window  # bucket index = time * _per_bucket
         self._buckets = [_Bucket(-BUCKETS - 1) for _ in range(BUCKETS)]
         self._lock = threading.Lock()

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .. import _checks
+from .._events import EXCEPTION, call_fields
 from .._stats import Counter
 from .._values import DEFAULT_REDACT, Summarizer, format_duration
 from ..exceptions import RetryExhaustedError
@@ -142,7 +143,7 @@ class RetryStats:
     """Counts for one decorated function since it was decorated (an immutable snapshot).
 
     Attributes:
-        function: Qualified name of the decorated function.
+        name: Qualified name of the decorated function (or the block's name).
         calls: Calls whose first attempt has finished (a call still in its first attempt is
             not counted yet, so every figure below is consistent with ``calls``).
         attempts: Attempts made, first ones included.
@@ -165,7 +166,7 @@ class RetryStats:
         (1, 1, 1, 0)
     """
 
-    function: str
+    name: str
     calls: int
     attempts: int
     retries: int
@@ -199,11 +200,11 @@ class Stats:
         self.slow_ok = self.giveups = self.budget_refusals = 0
         self.sleep_s = 0.0
 
-    def snapshot(self, function: str) -> RetryStats:
+    def snapshot(self, name: str) -> RetryStats:
         first_ok = self.first_try_ok.value
         with self.lock:
             return RetryStats(
-                function=function,
+                name=name,
                 calls=first_ok + self.slow_calls,
                 attempts=first_ok + self.slow_attempts,
                 retries=self.retries,
@@ -231,22 +232,22 @@ def _exception_filter(
         return classes, None
     if callable(value):
         return (), value
-    raise TypeError(
-        "exceptions must be an exception class, a tuple of exception classes or a predicate "
-        f"exc -> bool, got {type(value).__name__} {value!r}"
+    raise _checks.wrong_type(
+        "exceptions",
+        "an exception class, a tuple of exception classes or a predicate exc -> bool",
+        value,
     )
 
 
 def _jitter(value: object) -> str | float | None:
-    if value is None or value in JITTER_MODES:
-        return value
-    allowed = "jitter must be 'full', 'equal', 'decorrelated', None or a number of seconds >= 0"
     if isinstance(value, str):
-        raise ValueError(f"{allowed}, got {value!r}")
+        return _checks.one_of("jitter", value, JITTER_MODES)
     try:
-        return _checks.seconds("jitter", value)  # type: ignore[arg-type]
-    except TypeError:
-        raise TypeError(f"{allowed}, got {type(value).__name__} {value!r}") from None
+        return _checks.optional(_checks.seconds, "jitter", value)
+    except TypeError:  # name the modes too, not only the forms of seconds
+        modes = ", ".join(map(repr, JITTER_MODES))
+        allowed = f"{modes}, None, a number of seconds >= 0 or a timedelta"
+        raise _checks.wrong_type("jitter", allowed, value) from None
 
 
 class Policy:
@@ -286,21 +287,17 @@ class Policy:
         logger: logging.Logger | str | None,
         budget: RetryBudget | None,
     ) -> None:
-        self.max_attempts: int = _checks.positive_int("max_attempts", max_attempts)  # type: ignore[assignment]
+        self.max_attempts = _checks.positive_int("max_attempts", max_attempts)
         self.exception_classes, self.exception_predicate = _exception_filter(exceptions)
-        self.delay: float = _checks.seconds("delay", delay)  # type: ignore[assignment]
-        self.backoff = _checks.number("backoff", backoff, minimum=1)
-        self.max_delay: float = _checks.seconds("max_delay", max_delay)  # type: ignore[assignment]
+        self.delay = _checks.seconds("delay", delay)
+        self.backoff = _checks.number("backoff", backoff, ge=1)
+        self.max_delay = _checks.seconds("max_delay", max_delay)
         self.jitter = _jitter(jitter)
-        self.deadline = _checks.seconds("deadline", deadline, allow_none=True, allow_zero=False)
+        self.deadline = _checks.time_limit("deadline", deadline)
         self.check_result = _checks.optional_callable("retry_on_result", retry_on_result)
         self.giveup = _checks.optional_callable("giveup", giveup)
         self.on_retry = _checks.optional_callable("on_retry", on_retry)
-        if budget is not None and not isinstance(budget, RetryBudget):
-            raise TypeError(
-                f"budget must be a RetryBudget or None, got {type(budget).__name__} {budget!r}"
-            )
-        self.budget = budget
+        self.budget = _checks.optional(_checks.instance_of, "budget", budget, RetryBudget)
         _checks.logger("logger", logger, __name__)  # fail at decoration, resolve in `bind`
         self.logger: logging.Logger | str | None = logger
         self.name = ""
@@ -643,11 +640,7 @@ class Run:
         log.warning(
             message,
             *args if wait is None else (*args, format_duration(wait)),
-            extra={
-                "function": policy.name,
-                "attempt": self.attempt,
-                "max_attempts": policy.max_attempts,
-                "exception": None if error is None else type(error).__name__,
-                **fields,
-            },
+            # ``exception`` is on every retry record: None when a result was retried.
+            extra=call_fields(policy.name, attempt=self.attempt, max_attempts=policy.max_attempts)
+            | {EXCEPTION: None if error is None else type(error).__name__, **fields},
         )

@@ -1,0 +1,124 @@
+"""Test doubles and small helpers shared by the whole suite (test files never import conftest).
+
+One `FakeClock` stands in for every clock the library reads: monotonic and wall time in
+seconds, `perf_counter_ns`, and the sleeps (sync and async), so no test waits for real.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+from unittest import mock
+
+from mlops_decorators.retrying import _budget, _policy
+
+
+class FakeClock:
+    """A clock that moves only when a test advances it, or when something sleeps on it.
+
+    Calling it (or `monotonic` / `time`) reads ``now`` in seconds: pass it wherever the library
+    takes a ``clock=`` (monotonic or wall time alike, one timeline). `ns` stands in for
+    ``perf_counter_ns``. `sleep` and `async_sleep` record each wait in ``sleeps`` and move
+    ``now`` forward by it.
+    """
+
+    def __init__(self, start: float = 1000.0) -> None:
+        self.now = start
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    monotonic = time = __call__
+
+    def ns(self) -> int:
+        return round(self.now * 1e9)
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+    def sleep(self, seconds: float) -> None:
+        assert seconds >= 0
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+    async def async_sleep(self, seconds: float) -> None:
+        self.sleep(seconds)
+        await asyncio.sleep(0)  # still a real suspension point, as asyncio.sleep is
+
+
+@contextlib.contextmanager
+def fake_retry_seams(seed: int = 1234, start: float = 1000.0) -> Iterator[FakeClock]:
+    """Swap the retry engine's clock, sleeps and random source; restore the switches after."""
+    clock = FakeClock(start)
+    with (
+        mock.patch.object(_policy, "clock", clock),
+        mock.patch.object(_budget, "clock", clock),
+        mock.patch.object(_policy, "sleep", clock.sleep),
+        mock.patch.object(_policy, "async_sleep", clock.async_sleep),
+        mock.patch.object(_policy, "rng", random.Random(seed)),
+    ):
+        try:
+            yield clock
+        finally:  # hypothesis runs many examples inside one test: reset after each
+            _policy.settings.reset()
+
+
+def run_in_threads(target: Callable[[], None], count: int) -> None:
+    """Run `target` in `count` threads released together by a barrier; wait for all of them."""
+    barrier = threading.Barrier(count)
+
+    def run() -> None:
+        barrier.wait()
+        target()
+
+    threads = [threading.Thread(target=run) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
+def start_threads(
+    target: Callable[[], Any], count: int
+) -> tuple[list[threading.Thread], list[Any]]:
+    """Start `count` threads on `target` without waiting for them.
+
+    Returns:
+        The started threads, and a list whose slot ``i`` receives what thread ``i`` returned
+        or raised (read it after joining the threads).
+    """
+    results: list[Any] = [None] * count
+
+    def run(i: int) -> None:
+        try:
+            results[i] = target()
+        except BaseException as exc:
+            results[i] = exc
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    return threads, results
+
+
+def wait_until(predicate: Callable[[], object], timeout: float = 10.0) -> None:
+    """Poll a condition that other threads will make true (bounded, no fixed sleeps)."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "condition not reached"
+        time.sleep(0.001)
+
+
+def free_port() -> int:
+    """A loopback TCP port nobody listens on (bound once by the OS, then released)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
