@@ -249,9 +249,16 @@ class Series:
     def snapshot(self) -> CallStats:
         """An immutable snapshot of this series."""
         summary = self.durations.summary()
-        # Finished first: a call counted in started after this read cannot make it negative.
-        finished = self._finished.value
-        in_progress = self._started.value - finished
+        # Two lock-free reads are two instants: calls that start and finish between them
+        # would be counted as running. Read `started` again until it did not move across
+        # the read of `finished`: the figure then held at that instant (0 <= n <= running).
+        started = self._started.value
+        while True:
+            finished = self._finished.value
+            started, before = self._started.value, started
+            if started == before:
+                break
+        in_progress = started - finished
         with self._lock:
             errors = sorted(self._errors.items(), key=lambda item: (-item[1], item[0]))
         return CallStats(
