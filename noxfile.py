@@ -13,8 +13,9 @@ import subprocess
 
 import nox
 
-PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
 PYPROJECT = nox.project.load_toml("pyproject.toml")
+# Every version the trove classifiers claim.
+PYTHONS = nox.project.python_versions(PYPROJECT)
 
 nox.options.sessions = ["tests"]
 
