@@ -108,6 +108,28 @@ def start_threads(
     return threads, results
 
 
+def resizing_thread(shared: dict[str, int], stop: threading.Event) -> threading.Thread:
+    """A thread (not started) that grows and shrinks `shared` until `stop` is set.
+
+    It may give up the GIL between growing and shrinking, so another thread iterating over
+    `shared` meets "dictionary changed size during iteration" within a few hundred tries
+    (more often with a short ``sys.setswitchinterval``).
+    """
+
+    def pause() -> None:  # a Python-level call: a point where the GIL may change hands
+        pass
+
+    def resize() -> None:
+        i = 0
+        while not stop.is_set():
+            shared[f"extra{i % 7}"] = i
+            pause()
+            shared.pop(f"extra{(i + 3) % 7}", None)
+            i += 1
+
+    return threading.Thread(target=resize)
+
+
 def wait_until(predicate: Callable[[], object], timeout: float = 10.0) -> None:
     """Poll a condition that other threads will make true (bounded, no fixed sleeps)."""
     deadline = time.monotonic() + timeout

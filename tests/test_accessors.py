@@ -17,6 +17,8 @@ from mlops_decorators import (
     cache_invalidate,
     cache_result,
     log_calls,
+    memory_guard,
+    memory_guard_stats,
     retry,
     retry_stats,
     timer,
@@ -30,6 +32,7 @@ ACCESSORS: list[tuple[Callable[[Any], Any], str, Deco, str]] = [
     (retry_stats, "retry", retry(delay=0), "retry_stats"),
     (timer_stats, "timer", timer, "timer_stats"),
     (cache_info, "cache_result", cache_result, "cache_info"),
+    (memory_guard_stats, "memory_guard", memory_guard(max_percent=100), "memory_guard_stats"),
 ]
 IDS = [name for _, _, _, name in ACCESSORS]
 
@@ -51,6 +54,7 @@ def other_decorators(name: str) -> list[Deco]:
         "retry_stats": retry(delay=0),
         "timer_stats": timer,
         "cache_info": cache_result,
+        "memory_guard_stats": memory_guard(max_percent=100),
     }
     return [log_calls, *(deco for key, deco in others.items() if key != name)]
 
@@ -71,6 +75,7 @@ def test_accessor_reads_what_the_attribute_form_reads(
             "retry_stats": "RetryStats",
             "timer_stats": "TimerStats",
             "cache_info": "CacheInfo",
+            "memory_guard_stats": "MemoryGuardStats",
         }[attr]
     )
 

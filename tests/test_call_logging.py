@@ -4,16 +4,23 @@ summaries, the disabled-logger fast path, async functions, methods and bad argum
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import inspect
 import logging
+import re
+import sys
+import threading
 import traceback
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from types import MappingProxyType
 from typing import Any
 from unittest import mock
 
 import numpy as np
 import pytest
 
-from mlops_decorators import DEFAULT_REDACT, log_calls
+from fakes import FakeClock, resizing_thread
+from mlops_decorators import DEFAULT_REDACT, _core, log_calls
 from mlops_decorators import call_logging as call_logging_module
 
 LOGGER = "tests.call_logging"
@@ -205,6 +212,51 @@ def test_redaction_inside_dict_arguments(logs: pytest.LogCaptureFixture) -> None
     assert "'url': 'x'" in text
 
 
+class Settings(Mapping[str, Any]):
+    """A config object that is a Mapping without being a dict (like OmegaConf's DictConfig)."""
+
+    def __init__(self, **content: Any) -> None:
+        self._content = content
+
+    def __getitem__(self, key: str) -> Any:
+        return self._content[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._content)
+
+    def __len__(self) -> int:
+        return len(self._content)
+
+    def __repr__(self) -> str:
+        return f"Settings({self._content!r})"
+
+
+@dataclasses.dataclass
+class Login:
+    user: str
+    password: str
+
+
+def test_redaction_inside_any_mapping_and_record(logs: pytest.LogCaptureFixture) -> None:
+    @log_calls
+    def connect(cfg: Any, env: Any, login: Login, maxTokens: int) -> None:  # noqa: N803
+        pass
+
+    connect(
+        Settings(db=Settings(password="hunter2", host="h")),
+        MappingProxyType({"AUTH_HEADER": "Bearer s3cr3t"}),
+        Login("ada", "pa55"),
+        maxTokens=512,
+    )
+    text = messages(logs)[0]
+    for secret in ("hunter2", "s3cr3t", "pa55"):
+        assert secret not in text
+    assert text.endswith(
+        "(cfg={'db': {'password': '***', 'host': 'h'}}, env={'AUTH_HEADER': '***'}, "
+        "login=Login(user='ada', password='***'), maxTokens=512)"
+    )
+
+
 def test_redact_replaces_extends_or_disables(logs: pytest.LogCaptureFixture) -> None:
     @log_calls(redact={"ssn"})
     def replaced(ssn: str, password: str) -> None:
@@ -287,6 +339,75 @@ def test_exception_logged_at_error_with_traceback_and_reraised_unchanged(
     )
     assert record.exception == "ValueError"  # type: ignore[attr-defined]
     assert record.call_args == {"batch": "7"}  # type: ignore[attr-defined]
+
+
+def test_exception_text_is_cut_to_max_repr(logs: pytest.LogCaptureFixture) -> None:
+    error = ValueError("x" * 100_000)
+
+    @log_calls(max_repr=20)
+    def fail() -> None:
+        raise error
+
+    with pytest.raises(ValueError, match=r"^x+$") as info:
+        fail()
+    assert info.value is error  # the exception itself is untouched
+    (_, record) = logs.records
+    assert record.getMessage().startswith(
+        "test_exception_text_is_cut_to_max_repr.<locals>.fail raised ValueError: "
+        + "x" * 20
+        + "...(100000 chars) after "
+    )
+    assert len(record.getMessage()) < 200
+    assert record.exc_info is not None
+    assert record.exc_info[1] is error  # handlers still get the exception and its traceback
+
+
+class Unsummarisable(dict):  # type: ignore[type-arg]
+    def items(self) -> Any:
+        raise RuntimeError("dictionary keys changed during iteration")
+
+
+def test_a_failing_summary_never_fails_the_call(logs: pytest.LogCaptureFixture) -> None:
+    @log_calls
+    def echo(cfg: Any) -> Any:
+        return cfg
+
+    cfg = Unsummarisable(a=1)
+    assert echo(cfg) is cfg
+    placeholder = "<Unsummarisable (summary failed: RuntimeError)>"
+    assert messages(logs)[0].endswith(f"(cfg={placeholder})")
+    assert messages(logs)[1].startswith(f"{echo.__qualname__} returned {placeholder} in ")
+
+
+def test_a_dict_mutated_by_another_thread_never_fails_the_call() -> None:
+    shared = {f"key{i}": i for i in range(50)}
+    stop = threading.Event()
+    logger = logging.getLogger("tests.call_logging.mutated")
+    logger.addHandler(logging.NullHandler())
+    logger.propagate = False  # records are built (summaries made), not printed
+    logger.setLevel(logging.INFO)
+    records: list[logging.LogRecord] = []
+    logger.addFilter(lambda record: bool(records.append(record)))
+
+    @log_calls(logger, log_result=False)
+    def score(features: dict[str, int]) -> int:
+        return len(features)
+
+    placeholder = "<dict (summary failed: RuntimeError)>"
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(1e-5)
+    mutator = resizing_thread(shared, stop)
+    mutator.start()
+    try:
+        for _ in range(20_000):
+            assert score(shared) >= 50
+            if records[-2].call_args["features"] == placeholder:  # type: ignore[attr-defined]
+                break
+    finally:
+        stop.set()
+        mutator.join()
+        sys.setswitchinterval(switch)
+        logger.filters.clear()
 
 
 @pytest.mark.parametrize("asynchronous", [False, True])
@@ -398,6 +519,74 @@ async def test_async_exception(logs: pytest.LogCaptureFixture) -> None:
     with pytest.raises(OSError, match="down"):
         await fail()
     assert logs.records[-1].levelno == logging.ERROR
+
+
+def test_a_generator_is_logged_when_iterated(
+    logs: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = FakeClock(0.0)
+    monkeypatch.setattr(_core, "perf_counter_ns", clock.ns)
+
+    @log_calls
+    def batches(n: int, token: str) -> Iterator[int]:
+        for i in range(n):
+            clock.advance(0.05)
+            yield i
+
+    iterator = batches(3, "t0k3n")
+    assert logs.records == []  # nothing runs until the first next()
+    for _ in iterator:
+        clock.advance(1)
+    assert inspect.isgeneratorfunction(batches)
+    call, end = logs.records
+    assert call.getMessage().endswith("batches(n=3, token='***')")
+    assert end.getMessage().endswith(
+        "batches yielded 3 items in 150 ms (3.15 s from first next to exhaustion)"
+    )
+    assert (end.items, end.duration_s, end.elapsed_s) == (  # type: ignore[attr-defined]
+        3,
+        pytest.approx(0.15),
+        pytest.approx(3.15),
+    )
+
+
+async def test_an_async_generator_is_logged_when_iterated_and_its_error_at_error(
+    logs: pytest.LogCaptureFixture,
+) -> None:
+    @log_calls
+    async def stream() -> AsyncIterator[int]:
+        yield 1
+        await asyncio.sleep(0)
+        raise ValueError("stream broke")
+
+    assert inspect.isasyncgenfunction(stream)
+    with pytest.raises(ValueError, match="stream broke"):
+        async for _ in stream():
+            pass
+    call, error = logs.records
+    assert call.getMessage().endswith("stream()")
+    assert error.levelno == logging.ERROR
+    assert error.exc_info is not None
+    assert "stream raised ValueError: stream broke after " in error.getMessage()
+
+
+def test_a_generator_closed_early_says_so_and_a_disabled_one_logs_nothing(
+    logs: pytest.LogCaptureFixture,
+) -> None:
+    @log_calls(LOGGER)
+    def numbers() -> Iterator[int]:
+        yield from range(10)
+
+    for _ in numbers():
+        break
+    assert re.fullmatch(
+        r".*numbers yielded 1 item in \S+ \S+ \(\S+ \S+ from first next to close\)",
+        messages(logs)[-1],
+    )
+    logs.clear()
+    logs.set_level(logging.WARNING, logger=LOGGER)
+    assert list(numbers()) == list(range(10))
+    assert logs.records == []
 
 
 @pytest.mark.parametrize("asynchronous", [False, True])

@@ -12,13 +12,13 @@ from __future__ import annotations
 import functools
 import inspect
 import itertools
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
-from mlops_decorators import cache_result, log_calls, retry, timer
+from mlops_decorators import cache_result, log_calls, memory_guard, retry, timer, validate_input
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,8 @@ ROWS = [
     Row(log_calls, {"max_repr": 20}, ("mlops", "DEBUG")),
     Row(retry, {"max_attempts": 2}, (2,), lambda fn: fn.retry_stats().calls),
     Row(cache_result, {"maxsize": 8}, (60, 8), lambda fn: fn.cache_info().misses),
+    Row(memory_guard, {"max_percent": 99}, (90,), lambda fn: fn.memory_guard_stats().calls),
+    Row(validate_input, {"strict": True}, (True,), lambda fn: fn.validate_input_stats().calls),
 ]
 WITH_ACCESSOR = [row for row in ROWS if row.counted is not None]
 
@@ -203,3 +205,32 @@ def test_accessor_survives_stacking(inner: Row, outer: Callable[[Any], Any]) -> 
     assert inspect.signature(stacked) == inspect.signature(double)
     assert inner.counted is not None
     assert inner.counted(stacked) == 1
+
+
+def numbers(n: int = 2) -> Iterator[int]:
+    yield from range(n)
+
+
+async def anumbers(n: int = 2) -> AsyncIterator[int]:
+    for i in range(n):
+        yield i
+
+
+@pytest.mark.parametrize("decorator", [timer, log_calls], ids=["timer", "log_calls"])
+async def test_observing_decorators_keep_generator_functions(
+    decorator: Callable[[Any], Any],
+) -> None:
+    gen, agen = decorator(numbers), decorator(anumbers)
+    assert inspect.isgeneratorfunction(gen)
+    assert inspect.isasyncgenfunction(agen)
+    assert list(gen(3)) == [0, 1, 2]
+    assert [i async for i in agen(3)] == [0, 1, 2]
+
+
+@pytest.mark.parametrize("decorator", [retry, cache_result], ids=["retry", "cache_result"])
+@pytest.mark.parametrize("fn", [numbers, anumbers])
+def test_acting_on_the_result_refuses_generator_functions(
+    decorator: Callable[[Any], Any], fn: Callable[..., Any]
+) -> None:
+    with pytest.raises(TypeError, match=f"cannot decorate generator function {fn.__name__}"):
+        decorator(fn)

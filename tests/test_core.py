@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import gc
 import inspect
-from collections.abc import Callable, Generator
+from collections.abc import AsyncIterator, Callable, Generator
 from typing import Any
 
 import pytest
 
-from mlops_decorators import log_calls, timer
+from fakes import FakeClock
+from mlops_decorators import _core, log_calls, timer
 from mlops_decorators._core import (
+    Iterated,
     bare_or_called,
     decorate,
     function_or_option,
@@ -235,6 +238,200 @@ def test_generator_functions_refused_when_not_allowed(fn: Callable[..., Any]) ->
 
 def test_generator_functions_wrapped_when_allowed() -> None:
     assert list(tracing([])(gen)()) == [1]
+
+
+# --- generators: iteration observed through one delegating generator --------------------
+
+
+def observing(
+    runs: list[tuple[tuple[Any, ...], Iterated]],
+) -> Callable[[Any], Any]:
+    """A decorator that observes generators: each iteration's call arguments and outcome."""
+
+    def begin(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Callable[[Iterated], None]:
+        return lambda run: runs.append((args, run))
+
+    def apply(fn: Any) -> Any:
+        return decorate(fn, "observing", sync=lambda f: f, async_=lambda f: f, generators=begin)
+
+    return apply
+
+
+@pytest.fixture
+def ticking(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
+    clock = FakeClock(0.0)
+    monkeypatch.setattr(_core, "perf_counter_ns", clock.ns)
+    return clock
+
+
+def test_generator_iteration_is_observed_from_first_next_to_exhaustion(
+    ticking: FakeClock,
+) -> None:
+    runs: list[tuple[tuple[Any, ...], Iterated]] = []
+
+    @observing(runs)
+    def batches(n: int) -> Generator[int, None, str]:
+        for i in range(n):
+            ticking.advance(1)  # each batch takes 1 s to produce
+            yield i
+        return "done"
+
+    assert inspect.isgeneratorfunction(batches)
+    iterator = batches(3)
+    ticking.advance(100)  # created long before it is iterated
+    assert runs == []
+    consumed = []
+    for item in iterator:
+        consumed.append(item)
+        ticking.advance(10)  # the consumer's work between items
+    assert consumed == [0, 1, 2]
+    ((args, run),) = runs
+    assert args == (3,)
+    assert run == Iterated(
+        items=3, inside_ns=3 * 10**9, elapsed_ns=33 * 10**9, closed=False, error=None
+    )
+    assert run.ending == "exhaustion"
+    with pytest.raises(StopIteration) as stop:
+        next(batches(0))
+    assert stop.value.value == "done"  # the return value passes through
+
+
+def test_generator_send_throw_and_close_are_delegated() -> None:
+    runs: list[tuple[tuple[Any, ...], Iterated]] = []
+    events: list[str] = []
+
+    @observing(runs)
+    def echo() -> Generator[str, str, None]:
+        received = "start"
+        try:
+            while True:
+                try:
+                    received = yield received
+                except KeyError:
+                    received = "recovered"
+        finally:
+            events.append("inner finally")
+
+    gen = echo()
+    assert next(gen) == "start"
+    assert gen.send("a") == "a"
+    assert gen.throw(KeyError("k")) == "recovered"
+    gen.close()
+    assert events == ["inner finally"]
+    assert runs[0][1].items == 3
+    assert runs[0][1].closed
+    assert runs[0][1].error is None
+    assert runs[0][1].ending == "close"
+
+
+def test_generator_errors_propagate_unchanged_and_are_observed() -> None:
+    runs: list[tuple[tuple[Any, ...], Iterated]] = []
+    error = ValueError("bad row")
+
+    @observing(runs)
+    def rows() -> Generator[int, None, None]:
+        yield 1
+        raise error
+
+    with pytest.raises(ValueError, match="bad row") as info:
+        list(rows())
+    assert info.value is error
+    assert runs[0][1].error is error
+    assert runs[0][1].items == 1
+    assert runs[0][1].ending == "ValueError"
+    gen = rows()
+    next(gen)
+    with pytest.raises(RuntimeError, match="thrown"):
+        gen.throw(RuntimeError("thrown"))  # not caught inside: it ends the iteration
+    assert isinstance(runs[1][1].error, RuntimeError)
+
+
+def test_generators_not_iterated_are_not_observed_and_abandoned_ones_are_closed() -> None:
+    runs: list[tuple[tuple[Any, ...], Iterated]] = []
+
+    @observing(runs)
+    def numbers() -> Generator[int, None, None]:
+        yield from range(10)
+
+    numbers()  # created, never iterated
+    gen = numbers()
+    next(gen)
+    del gen  # garbage collection closes it
+    gc.collect()
+    (run,) = [run for _, run in runs]
+    assert (run.items, run.closed, run.error) == (1, True, None)
+
+
+def test_generator_bad_arguments_raise_at_first_next() -> None:
+    runs: list[tuple[tuple[Any, ...], Iterated]] = []
+
+    @observing(runs)
+    def one(a: int) -> Generator[int, None, None]:
+        yield a
+
+    gen = one(1, 2)  # type: ignore[call-arg]
+    with pytest.raises(TypeError):
+        next(gen)
+    assert isinstance(runs[0][1].error, TypeError)
+
+
+async def test_async_generator_iteration_is_observed(ticking: FakeClock) -> None:
+    runs: list[tuple[tuple[Any, ...], Iterated]] = []
+    events: list[str] = []
+
+    @observing(runs)
+    async def stream(n: int) -> AsyncIterator[int]:
+        try:
+            for i in range(n):
+                await asyncio.sleep(0)
+                ticking.advance(2)
+                received = yield i
+                if received == "skip":
+                    events.append("skipped")
+        finally:
+            events.append("inner finally")
+
+    assert inspect.isasyncgenfunction(stream)
+    consumed = []
+    async for item in stream(2):
+        consumed.append(item)
+        ticking.advance(5)
+    assert consumed == [0, 1]
+    assert runs[0][1] == Iterated(2, 4 * 10**9, 14 * 10**9, closed=False, error=None)
+
+    gen = stream(5)
+    assert await gen.asend(None) == 0
+    assert await gen.asend("skip") == 1
+    await gen.aclose()
+    assert events == ["inner finally", "skipped", "inner finally"]
+    assert (runs[1][1].items, runs[1][1].closed, runs[1][1].error) == (2, True, None)
+
+
+async def test_async_generator_errors_and_throws() -> None:
+    runs: list[tuple[tuple[Any, ...], Iterated]] = []
+
+    @observing(runs)
+    async def stream() -> AsyncIterator[int]:
+        try:
+            yield 1
+        except KeyError:
+            yield 2
+        raise ValueError("broken")
+
+    gen = stream()
+    assert await gen.__anext__() == 1
+    assert await gen.athrow(KeyError("k")) == 2
+    with pytest.raises(ValueError, match="broken"):
+        await gen.__anext__()
+    assert isinstance(runs[0][1].error, ValueError)
+    assert runs[0][1].items == 2
+
+
+def test_without_a_hook_generator_functions_get_the_sync_wrapper() -> None:
+    events: list[str] = []
+    wrapped = tracing(events)(gen)
+    assert list(wrapped()) == [1]
+    assert events == ["sync start", "sync end"]  # only the call that created the generator
 
 
 def test_bare_or_called() -> None:

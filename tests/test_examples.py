@@ -16,6 +16,8 @@ EXPECTED: dict[str, str | None] = {
     "log_calls_feature_pipeline.py": "features=ndarray(shape=(10000, 3), dtype=float32)",
     "retry_flaky_service.py": "refused by the budget",
     "cache_embeddings.py": "cached arrays are read-only",
+    "validate_predict.py": "argument 'features': 3 NaN values (first at [3, 2])",
+    "memory_guard_batch.py": "fallback: scored 1,000,000 rows in 20 chunks of 50,000",
 }
 
 SCRIPTS = sorted(EXAMPLES.glob("*.py"))
@@ -59,3 +61,17 @@ def test_log_calls_example_shows_redaction_and_the_reraised_error() -> None:
     assert "[function=validate] validate raised ValueError" in output
     assert "Traceback (most recent call last)" in output
     assert "caught the re-raised error" in output
+
+
+def test_validate_predict_example_rejects_bad_batches_without_showing_the_token() -> None:
+    completed = subprocess.run(
+        [sys.executable, str(EXAMPLES / "validate_predict.py")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    output = completed.stdout
+    assert "12345" not in output
+    assert "argument 'settings.threshold': Input should be less than 1 (got 1.5)" in output
+    assert "6 batches, 5 rejected" in output

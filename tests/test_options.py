@@ -24,15 +24,18 @@ import redis
 
 import mlops_decorators
 from mlops_decorators import (
+    Array,
     MemoryBackend,
     RedisBackend,
     RetryBudget,
     SQLiteBackend,
     cache_result,
     log_calls,
+    memory_guard,
     retry,
     retry_context,
     timer,
+    validate_input,
 )
 
 
@@ -66,11 +69,14 @@ TARGETS: dict[str, Target] = {
     "retry": Target(retry, _decorating(retry), {}),
     "retry_context": Target(retry_context, retry_context, {}),
     "cache_result": Target(cache_result, _decorating(cache_result), {}),
+    "memory_guard": Target(memory_guard, _decorating(memory_guard), {}),
     "RetryBudget": Target(RetryBudget, RetryBudget, {}),
     "MemoryBackend": Target(MemoryBackend, MemoryBackend, {}),
     # Backends connect on first use, never at construction: no file or server is touched.
     "SQLiteBackend": Target(SQLiteBackend, SQLiteBackend, {"path": _SQLITE_PATH, "secret": "s"}),
     "RedisBackend": Target(RedisBackend, RedisBackend, {"secret": "s"}),
+    "validate_input": Target(validate_input, _decorating(validate_input), {}),
+    "Array": Target(Array, Array, {}),
 }
 
 
@@ -95,6 +101,8 @@ NOT_A_HOOK = (3, "yes")
 NOT_A_LOGGER = (print, 3)
 NOT_A_LEVEL = (True, 20.0, None)
 BAD_LEVELS = ("NOPE", 12345)
+NOT_A_SIZE = (2.5, True, [1], b"1GB")
+BAD_SIZES = (-1, "-1GB", "lots", "2 parsecs", "1e3")
 
 RETRY = [
     Option("retry", "max_attempts", NOT_AN_INT, (0, -1)),
@@ -137,6 +145,18 @@ OPTIONS: list[Option] = [
     Option("cache_result", "backend", ({}, "memory", SQLiteBackend, MemoryBackend)),
     Option("cache_result", "cache_none", NOT_A_FLAG),
     Option("cache_result", "copy", NOT_A_FLAG),
+    Option("memory_guard", "max_percent", ("90", True, None), (0, -5, 100.5, NAN, INF)),
+    Option("memory_guard", "min_available", NOT_A_SIZE, BAD_SIZES),
+    Option("memory_guard", "max_rss", NOT_A_SIZE, BAD_SIZES),
+    Option("memory_guard", "estimate", NOT_A_SIZE, BAD_SIZES),
+    Option("memory_guard", "action", (None, 1, True), ("explode", "RAISE")),
+    Option("memory_guard", "collect_garbage", NOT_A_FLAG),
+    Option("memory_guard", "wait_timeout", NOT_SECONDS, BAD_SECONDS),
+    Option("memory_guard", "poll_interval", NOT_SECONDS, (*BAD_SECONDS, 0)),
+    Option("memory_guard", "fallback", NOT_A_HOOK),
+    Option("memory_guard", "track_peak", NOT_A_FLAG),
+    Option("memory_guard", "gpu_min_free", NOT_A_SIZE, BAD_SIZES),
+    Option("memory_guard", "probe", (3, "system", object())),
     Option("RetryBudget", "ratio", ("0.2", True), (-0.1, NAN, INF)),
     Option("RetryBudget", "min_retries_per_s", ("1", None), (-1, NAN, INF)),
     Option("RetryBudget", "window", NOT_SECONDS, (*BAD_SECONDS, 0)),
@@ -152,6 +172,20 @@ OPTIONS: list[Option] = [
     Option("RedisBackend", "prefix", (1, None, b"app:")),
     Option("RedisBackend", "secret", *SECRET, shows_value=False),
     Option("RedisBackend", "timeout", NOT_SECONDS, (*BAD_SECONDS, 0)),
+    Option("validate_input", "strict", NOT_A_FLAG),
+    Option("validate_input", "validate_return", NOT_A_FLAG),
+    Option("validate_input", "specs", (3, [("x", int)], {1: int})),
+    Option("Array", "shape", (3, "n", (1.5,), (True,)), ((-1,), ("",), (..., 2, ...))),
+    Option("Array", "dtype", (object(), [1], 3), ("float33", ())),
+    Option("Array", "ndim", (1.0, "2", True), (-1,)),
+    *(Option("Array", bound, ("0", True, [0]), (NAN, INF)) for bound in ("ge", "gt", "le", "lt")),
+    *(
+        Option("Array", interval, (1, (0,), ("a", 1), (0, None)), ((2, 1), (0, NAN), (-INF, 0)))
+        for interval in ("mean", "std")
+    ),
+    Option("Array", "allow_nan", NOT_A_FLAG),
+    Option("Array", "allow_inf", NOT_A_FLAG),
+    Option("Array", "coerce", NOT_A_FLAG),
 ]
 
 

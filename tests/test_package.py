@@ -82,6 +82,48 @@ def test_light_decorators_load_only_their_modules_and_no_heavy_library() -> None
     assert {"mlops_decorators.timing", "mlops_decorators.call_logging"} <= set(loaded["submodules"])
 
 
+def test_validate_input_imports_pydantic_when_decorating_and_no_array_library() -> None:
+    """pydantic is needed only once a function is decorated; an `Array` spec checks arrays
+    by duck typing, so neither numpy nor torch is imported for it."""
+    steps = run_python(
+        """
+        import json, sys
+
+        def heavy():
+            names = ("pydantic", "pydantic_core", "numpy", "torch")
+            return sorted(name for name in names if name in sys.modules)
+
+        from mlops_decorators import Array, InputValidationError, validate_input
+        steps = [heavy()]
+        spec = Array(shape=("n", 4), dtype="float32", ge=0, mean=(0, 1))
+        steps.append(heavy())
+
+        @validate_input(x=spec)
+        def f(x, y: int):
+            return y
+
+        steps.append(heavy())
+        try:
+            f([1.0], "two")
+        except InputValidationError:
+            steps.append(heavy())
+        print(json.dumps(steps))
+        """
+    )
+    assert steps == [[], [], ["pydantic", "pydantic_core"], ["pydantic", "pydantic_core"]]
+
+
+@pytest.mark.skipif(not Path("/proc/meminfo").exists(), reason="psutil is the reader off Linux")
+def test_memory_guard_reads_memory_without_psutil_or_numpy() -> None:
+    loaded = loaded_after(
+        "from mlops_decorators import memory_guard\n"
+        "        memory_guard(max_percent=100, estimate='1MiB')(lambda: None)()"
+    )
+    assert not set(loaded["libraries"]) & {*HEAVY, "pynvml", "asyncio"}
+    assert "mlops_decorators.memory" in loaded["submodules"]
+    assert "mlops_decorators._resources" in loaded["submodules"]
+
+
 def test_all_is_the_lazy_map_plus_version_and_every_name_resolves() -> None:
     exports = mlops_decorators._EXPORTS
     assert set(mlops_decorators.__all__) == {*exports, "__version__"}

@@ -8,8 +8,10 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import itertools
+import logging
 import statistics
 import threading
+import tracemalloc
 
 import pytest
 from hypothesis import given
@@ -19,6 +21,7 @@ from fakes import run_in_threads
 from mlops_decorators._stats import (
     DEFAULT_WINDOW,
     OTHER_ERRORS,
+    OTHER_NAMES,
     SUMMARY_FIELDS,
     Counter,
     DurationSummary,
@@ -328,7 +331,9 @@ def test_in_progress_is_never_negative_while_threads_run() -> None:
         done.set()
         watcher.join()
     assert readings
-    assert all(0 <= n <= THREADS for n in readings)
+    # Never negative. No upper bound: the two lock-free counters are read one after the
+    # other, and calls that finish between the two reads still count as in progress.
+    assert all(n >= 0 for n in readings)
     assert series.snapshot().in_progress == 0
 
 
@@ -376,6 +381,59 @@ def test_reset_empties_series_and_bound_methods_keep_recording() -> None:
         {"KeyError": 1},
         0,
     )
+
+
+def test_names_are_bounded_with_one_overflow_series_and_a_warning_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    registry = Registry(max_names=10)
+    kept = [registry.series(f"fn {i}") for i in range(10)]
+    overflow = {id(registry.series(f"batch {i}")) for i in range(15)}
+    assert overflow == {id(registry.series(OTHER_NAMES))}  # one series for all of them
+    for i in range(15):
+        registry.series(f"batch {i}").record(1_000)
+    assert len(registry.snapshots()) == 11
+    assert registry.series(OTHER_NAMES).snapshot().count == 15
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1
+    assert "'batch 0' and every later new name are counted together" in warnings[0].getMessage()
+    registry.reset()  # drops the overflow series (nothing holds it) and re-arms the warning
+    assert [s.name for s in registry.snapshots()] == sorted(s.name for s in kept)
+    registry.series("late")  # one name too many again
+    assert len([r for r in caplog.records if r.levelno == logging.WARNING]) == 2
+
+
+def test_names_under_threads_stay_bounded() -> None:
+    registry = Registry(max_names=20)
+    names = itertools.count()
+
+    def create() -> None:
+        for _ in range(50):
+            registry.series(f"name {next(names)}").record(1)
+
+    run_in_threads(create, THREADS)
+    stats = registry.snapshots()
+    assert len(stats) == 21
+    assert sum(s.count for s in stats) == THREADS * 50
+
+
+def test_reset_releases_the_memory_of_series_nothing_holds() -> None:
+    registry = Registry()
+    held = registry.series("held")
+    tracemalloc.start()
+    try:
+        before, _ = tracemalloc.get_traced_memory()
+        for i in range(300):
+            registry.series(f"block {i}").record(i)
+        grown = tracemalloc.get_traced_memory()[0] - before
+        registry.reset()
+        left = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert grown > 300 * 500  # each series costs at least this much: the test measures it
+    assert left < grown / 20
+    assert [s.name for s in registry.snapshots()] == ["held"]
+    assert registry.series("held") is held
 
 
 def test_registries_are_independent() -> None:

@@ -9,8 +9,11 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import dataclasses
+import inspect
 import logging
-from collections.abc import Iterator
+import threading
+import tracemalloc
+from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 from typing import Any
 from unittest import mock
@@ -21,12 +24,14 @@ from fakes import FakeClock, run_in_threads
 from mlops_decorators import (
     Timer,
     TimerStats,
+    _core,
     get_timer_stats,
     reset_timer_stats,
     timer,
     timer_report,
 )
 from mlops_decorators import timing as timing_module
+from mlops_decorators._stats import DEFAULT_MAX_NAMES, OTHER_NAMES, default_registry
 
 _current_clock: list[FakeClock] = []
 
@@ -39,6 +44,7 @@ def clock_advance(seconds: float) -> None:
 @pytest.fixture
 def clock(clock: FakeClock, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeClock]:
     monkeypatch.setattr(timing_module, "perf_counter_ns", clock.ns)
+    monkeypatch.setattr(_core, "perf_counter_ns", clock.ns)  # generators are timed there
     _current_clock.append(clock)
     yield clock
     _current_clock.clear()
@@ -207,6 +213,87 @@ async def test_async_exceptions_propagate_unchanged(clock: FakeClock) -> None:
     with pytest.raises(KeyError):
         await fail()
     assert fail.timer_stats().count == 1
+
+
+# --- generators ------------------------------------------------------------------------
+
+
+def test_a_generator_is_timed_while_it_is_iterated(
+    clock: FakeClock, logs: pytest.LogCaptureFixture
+) -> None:
+    @timer("loader")
+    def load_batches(n: int) -> Iterator[list[int]]:
+        for i in range(n):
+            clock.advance(0.05)  # reading a batch takes 50 ms
+            yield [i]
+
+    batches = load_batches(3)
+    clock.advance(7)  # created, not yet iterated
+    assert load_batches.timer_stats().count == 0
+    for _ in batches:
+        clock.advance(0.1)  # the training step between batches is not the loader's time
+    stats = load_batches.timer_stats()
+    assert (stats.count, stats.last_s) == (1, pytest.approx(0.15))
+    (record,) = logs.records
+    assert record.getMessage() == (
+        "loader took 150 ms over 3 items (450 ms from first next to exhaustion)"
+    )
+    assert record.duration_s == pytest.approx(0.15)  # type: ignore[attr-defined]
+    assert record.elapsed_s == pytest.approx(0.45)  # type: ignore[attr-defined]
+    assert record.items == 3  # type: ignore[attr-defined]
+
+
+def test_a_generator_closed_early_or_failing_is_timed(
+    clock: FakeClock, logs: pytest.LogCaptureFixture
+) -> None:
+    @timer
+    def rows() -> Iterator[int]:
+        clock.advance(1)
+        yield 1
+        clock.advance(2)
+        yield 2
+        raise ValueError("corrupt row")
+
+    for _ in rows():
+        break
+    with pytest.raises(ValueError, match="corrupt row"):
+        list(rows())
+    stats = rows.timer_stats()
+    assert (stats.count, stats.min_s, stats.max_s) == (2, 1.0, 3.0)
+    assert dict(default_registry.series(rows.__qualname__).snapshot().errors) == {"ValueError": 1}
+    closed, failed = (r.getMessage() for r in logs.records)
+    assert closed.endswith("took 1 s over 1 item (1 s from first next to close)")
+    assert failed.endswith("took 3 s over 2 items (3 s from first next to ValueError)")
+    assert logs.records[1].exception == "ValueError"  # type: ignore[attr-defined]
+
+
+def test_a_decorated_generator_advanced_from_two_threads_is_timed(clock: FakeClock) -> None:
+    @timer
+    def steps() -> Iterator[int]:
+        clock.advance(1)
+        yield 1
+        clock.advance(2)
+        yield 2
+
+    gen = steps()
+    assert next(gen) == 1
+    worker = threading.Thread(target=lambda: list(gen))
+    worker.start()
+    worker.join()
+    assert (steps.timer_stats().count, steps.timer_stats().last_s) == (1, 3.0)
+
+
+async def test_an_async_generator_is_timed_while_it_is_iterated(clock: FakeClock) -> None:
+    @timer
+    async def stream() -> AsyncIterator[int]:
+        for i in range(4):
+            await asyncio.sleep(0)
+            clock.advance(0.5)
+            yield i
+
+    assert inspect.isasyncgenfunction(stream)
+    assert [i async for i in stream()] == [0, 1, 2, 3]
+    assert (stream.timer_stats().count, stream.timer_stats().last_s) == (1, 2.0)
 
 
 def test_recursive_calls_count_every_level(clock: FakeClock) -> None:
@@ -438,6 +525,86 @@ def test_block_left_open_in_a_suspended_generator(clock: FakeClock) -> None:
     assert get_timer_stats()["b"].last_s == 2.0
 
 
+def test_a_block_exited_in_another_thread_never_raises(
+    clock: FakeClock, logs: pytest.LogCaptureFixture
+) -> None:
+    moved = timer("moved")
+
+    def steps() -> Iterator[int]:
+        with moved:
+            yield 1
+        yield 2
+
+    def advance_elsewhere(gen: Iterator[int]) -> list[int]:
+        got: list[int] = []
+        worker = threading.Thread(target=lambda: got.append(next(gen)))
+        worker.start()
+        worker.join()
+        return got
+
+    for _ in range(3):
+        gen = steps()
+        assert next(gen) == 1  # enters the block in this thread
+        assert advance_elsewhere(gen) == [2]  # leaves it in another: no IndexError
+    warnings = [r for r in logs.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1  # once, not once per block
+    assert (
+        warnings[0]
+        .getMessage()
+        .startswith(
+            "timer 'moved': a block was exited in another thread or task than the one that "
+            "entered it"
+        )
+    )
+    assert moved.stats().count == 0  # its duration is unknown: nothing made up
+    with moved:  # the timer still works where it is entered and exited
+        clock.advance(1)
+    assert moved.stats().count == 1
+    reset_timer_stats()  # and the warning comes again after a reset
+    gen = steps()
+    next(gen)
+    advance_elsewhere(gen)
+    assert len([r for r in logs.records if r.levelno == logging.WARNING]) == 2
+
+
+async def test_a_block_exited_in_another_task_never_raises(
+    logs: pytest.LogCaptureFixture,
+) -> None:
+    moved = timer("moved between tasks")
+
+    async def steps() -> AsyncIterator[int]:
+        with moved:
+            yield 1
+        yield 2
+
+    gen = steps()
+    assert await asyncio.create_task(gen.__anext__()) == 1  # each task has its own context
+    assert await asyncio.create_task(gen.__anext__()) == 2
+    assert [r.levelno for r in logs.records] == [logging.WARNING]
+
+
+def test_blocks_left_open_elsewhere_do_not_pile_up() -> None:
+    """A block entered here and exited in another thread leaves its start behind in this
+    context; the oldest of those are dropped instead of accumulating."""
+    moved = timer("moved")
+
+    def steps() -> Iterator[None]:
+        with moved:
+            yield
+        yield
+
+    for _ in range(timing_module.MAX_OPEN_BLOCKS + 50):
+        gen = steps()
+        next(gen)
+        worker = threading.Thread(target=next, args=(gen,))
+        worker.start()
+        worker.join()
+    assert len(timing_module._open_blocks.get()) == timing_module.MAX_OPEN_BLOCKS
+    with timer("still fine"):
+        pass
+    assert get_timer_stats()["still fine"].count == 1
+
+
 def test_blocks_do_not_grow_the_context() -> None:
     for _ in range(5):
         with timer("warm-up"):
@@ -521,6 +688,39 @@ def test_get_timer_stats_report_and_reset(clock: FakeClock) -> None:
     train()  # decorated functions keep recording after a reset
     assert train.timer_stats().count == 1
     assert get_timer_stats()["train"].count == 1
+
+
+def test_block_names_are_bounded(caplog: pytest.LogCaptureFixture) -> None:
+    for i in range(DEFAULT_MAX_NAMES + 5):
+        with timer(f"batch {i}", logger="tests.quiet"):
+            pass
+    assert len(default_registry.snapshots()) == DEFAULT_MAX_NAMES + 1  # decorated ones too
+    stats = get_timer_stats()
+    assert sum(s.count for s in stats.values()) == DEFAULT_MAX_NAMES + 5
+    assert stats[OTHER_NAMES].count >= 5
+    assert [r.levelno for r in caplog.records] == [logging.WARNING]
+
+
+def test_reset_releases_the_memory_of_block_names() -> None:
+    @timer(logger="tests.quiet")
+    def decorated() -> None:
+        pass
+
+    tracemalloc.start()
+    try:
+        before, _ = tracemalloc.get_traced_memory()
+        for i in range(300):
+            with timer(f"block {i}", logger="tests.quiet"):
+                pass
+        grown = tracemalloc.get_traced_memory()[0] - before
+        reset_timer_stats()
+        left = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert grown > 300 * 500
+    assert left < grown / 20
+    decorated()  # a decorated function's name is kept and keeps recording
+    assert list(get_timer_stats()) == [decorated.__qualname__]
 
 
 # --- bad arguments ---------------------------------------------------------------------

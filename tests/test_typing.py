@@ -98,7 +98,7 @@ def marked_errors(file: Path) -> set[tuple[int, str]]:
 
 def test_every_decorator_has_typing_files() -> None:
     names = {file.name for file in FILES}
-    for prefix in ("", "retry_", "caching_"):
+    for prefix in ("", "retry_", "caching_", "validation_"):
         assert {f"{prefix}api.py", f"{prefix}bad_calls.py"} <= names
 
 

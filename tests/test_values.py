@@ -10,19 +10,26 @@ containers, however deeply nested, keep that note inside their budget (for
 
 from __future__ import annotations
 
+import argparse
 import ast
+import dataclasses
 import json
+import os
 import subprocess
 import sys
 import textwrap
-from collections import OrderedDict
-from typing import Any
+import threading
+from collections import ChainMap, OrderedDict, UserDict
+from collections.abc import Iterator, MutableMapping
+from types import MappingProxyType, SimpleNamespace
+from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+from fakes import resizing_thread
 from mlops_decorators._values import (
     DEFAULT_REDACT,
     REDACTED,
@@ -219,7 +226,7 @@ def test_dict_keys_are_redacted_at_every_level_and_in_dict_subclasses() -> None:
     config = {
         "host": "db",
         "Token": "t0ken",
-        "nested": {"auth": {"Authorization": "Bearer x", "n": 1}},
+        "nested": {"headers": {"Authorization": "Bearer x", "n": 1}},
         "list": [{"cookie": "c"}],
         "ordered": OrderedDict(secret_key="s"),
         3: "non-string keys are never secret",
@@ -228,7 +235,7 @@ def test_dict_keys_are_redacted_at_every_level_and_in_dict_subclasses() -> None:
     for secret in ("t0ken", "Bearer", "'c'", "'s'"):
         assert secret not in text
     assert text == (
-        "{'host': 'db', 'Token': '***', 'nested': {'auth': {'Authorization': '***', 'n': 1}}, "
+        "{'host': 'db', 'Token': '***', 'nested': {'headers': {'Authorization': '***', 'n': 1}}, "
         "'list': [{'cookie': '***'}], 'ordered': {'secret_key': '***'}, "
         "3: 'non-string keys are never secret'}"
     )
@@ -330,3 +337,263 @@ def test_cut_strings_show_a_whole_prefix_and_the_size(value: str | bytes, max_re
     prefix = ast.literal_eval(head)  # whole characters, never half an escape
     assert 0 < len(prefix) < len(value)
     assert value.startswith(prefix)
+
+
+# --- every mapping, record types, word matching, never failing (issue 9) ----------------
+
+SECRET_CONFIG = {"user": "ada", "db": {"password": "hunter2", "port": 5432}}
+SECRET_CONFIG_TEXT = "{'user': 'ada', 'db': {'password': '***', 'port': 5432}}"
+
+
+class ConfigLike:
+    """Like OmegaConf's DictConfig seen from outside: mapping methods, no Mapping base."""
+
+    def __init__(self, content: dict[str, Any]) -> None:
+        self._content = content
+
+    def keys(self) -> Any:
+        return self._content.keys()
+
+    def items(self) -> Any:
+        return ((k, ConfigLike(v) if isinstance(v, dict) else v) for k, v in self._content.items())
+
+    def __getitem__(self, key: str) -> Any:
+        return self._content[key]
+
+    def __len__(self) -> int:
+        return len(self._content)
+
+    def __repr__(self) -> str:  # what leaked: the repr shows every value
+        return repr(self._content)
+
+
+class EnvironLike(MutableMapping[str, Any]):
+    """An os.environ-like mapping: a MutableMapping over its own storage."""
+
+    def __init__(self, content: dict[str, Any]) -> None:
+        self._data = dict(content)
+
+    def __getitem__(self, key: str) -> Any:
+        return self._data[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self._data[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self._data[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __repr__(self) -> str:
+        return f"environ({self._data!r})"
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        MappingProxyType,
+        ChainMap,
+        UserDict,
+        EnvironLike,
+        ConfigLike,
+        lambda content: ChainMap({}, MappingProxyType(content)),
+    ],
+    ids=["MappingProxyType", "ChainMap", "UserDict", "environ-like", "DictConfig-like", "nested"],
+)
+def test_every_mapping_is_summarised_and_redacted_like_a_dict(make: Any) -> None:
+    text = values.value(make(SECRET_CONFIG))
+    assert "hunter2" not in text
+    assert text == SECRET_CONFIG_TEXT
+    assert values.value([make({})]) == "[{}]"
+
+
+def test_os_environ_is_redacted(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MY_SERVICE_API_KEY", "env-s3cr3t")
+    text = Summarizer(1_000_000, DEFAULT_REDACT).value(os.environ)
+    assert "'MY_SERVICE_API_KEY': '***'" in text
+    assert "env-s3cr3t" not in text
+
+
+def test_a_long_mapping_is_cut_with_a_count() -> None:
+    text = values.value(MappingProxyType(dict.fromkeys(range(1000), 0)))
+    assert text.startswith("{0: 0, 1: 0, ")
+    assert text.endswith(", ...(973 more)}")
+    assert len(text) <= 200
+
+
+@dataclasses.dataclass
+class Credentials:
+    user: str
+    password: str
+    hidden: str = dataclasses.field(default="invisible", repr=False)
+    ClassLevel: ClassVar[str] = "class"
+
+
+class Endpoint(NamedTuple):
+    url: str
+    api_key: str
+
+
+def test_dataclasses_and_named_tuples_redact_secret_fields() -> None:
+    assert values.value(Credentials("ada", "hunter2")) == "Credentials(user='ada', password='***')"
+    assert values.value(Endpoint("https://x", "k3y")) == "Endpoint(url='https://x', api_key='***')"
+    nested = {"creds": [Credentials("ada", "hunter2")], "endpoint": Endpoint("u", "k3y")}
+    text = values.value(nested)
+    assert "hunter2" not in text
+    assert "k3y" not in text
+    assert values.value(Credentials) == repr(Credentials)  # the class itself is no record
+
+
+def test_namespaces_redact_secret_attributes() -> None:
+    args = argparse.Namespace(lr=0.1, hf_token="hf_s3cr3t")
+    assert values.value(args) == "Namespace(lr=0.1, hf_token='***')"
+    assert values.value(SimpleNamespace(password="x")) == "SimpleNamespace(password='***')"
+
+
+def test_pydantic_models_redact_secret_fields_and_extras() -> None:
+    pydantic = pytest.importorskip("pydantic")
+
+    class Settings(pydantic.BaseModel):  # type: ignore[misc,name-defined]
+        model_config = pydantic.ConfigDict(extra="allow")
+        host: str
+        db_password: str
+        note: str = pydantic.Field(default="invisible", repr=False)
+
+    settings = Settings(host="db", db_password="hunter2", auth_header="Bearer x")
+    text = values.value(settings)
+    assert text == "Settings(host='db', db_password='***', auth_header='***')"
+
+
+def test_records_are_cut_like_containers() -> None:
+    text = Summarizer(60, DEFAULT_REDACT).value(Endpoint("u" * 100, "k3y"))
+    assert text == "Endpoint(url='" + "u" * 17 + "'...(100 chars), ...(1 more))"
+    assert Summarizer(30, DEFAULT_REDACT).value(Endpoint("u" * 100, "k3y")) == (
+        "Endpoint(...(2 more))"
+    )
+
+
+def test_summarising_a_record_does_not_import_pydantic() -> None:
+    code = """
+        import dataclasses, json, sys
+        from mlops_decorators._values import DEFAULT_REDACT, Summarizer
+        @dataclasses.dataclass
+        class Point:
+            x: int
+        text = Summarizer(200, DEFAULT_REDACT).value(Point(1))
+        print(json.dumps([text, "pydantic" in sys.modules]))
+    """
+    completed = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert json.loads(completed.stdout) == ["Point(x=1)", False]
+
+
+SECRET_NAMES = [
+    "password", "PASSWORD", "db_password", "password2", "passwords", "passwd",
+    "api_key", "API_KEY", "apiKey", "APIKey", "x-api-key", "apikey", "APIKEY", "api_keys",
+    "access_token", "accessToken", "refresh_token", "token", "hf_token", "TOKEN", "pad_token_id",
+    "auth", "AUTH_HEADER", "authHeader", "auth_token", "authorization", "Authorization",
+    "secret", "secrets", "client_secret", "clientSecret", "secret_key", "AWS_SECRET_ACCESS_KEY",
+    "credential", "credentials", "gcp_credentials", "private_key", "privateKey",
+    "cookie", "cookies", "session", "session_id", "db_session_id",
+]  # fmt: skip
+PLAIN_NAMES = [
+    "max_tokens", "num_tokens", "tokens", "tokenizer", "tokenize", "num_sessions", "sessions",
+    "author", "authors", "authority", "secretary", "passage", "keyboard", "key", "cache_key",
+    "primary_key", "monkey", "learning_rate", "batch_size", "x", "_", "", "authtoken",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("name", SECRET_NAMES)
+def test_secret_names_are_hidden(name: str) -> None:
+    assert values.is_secret(name)
+    assert values.arguments({name: "s3cr3t"}) == {name: REDACTED}
+    assert values.value({name: "s3cr3t"}) == f"{{{name!r}: '***'}}"
+
+
+@pytest.mark.parametrize("name", PLAIN_NAMES)
+def test_names_that_only_contain_a_secret_word_are_shown(name: str) -> None:
+    assert not values.is_secret(name)
+    assert values.arguments({name: 7}) == {name: "7"}
+
+
+def test_custom_fragments_match_whole_words_too() -> None:
+    custom = Summarizer(200, normalise_redact("redact", {"ssn", "x-request-id"}))
+    assert custom.is_secret("user_SSN")
+    assert custom.is_secret("xRequestId")
+    assert not custom.is_secret("ssnumber")
+    assert not custom.is_secret("request_id")
+
+
+class FailingItems(dict):  # type: ignore[type-arg]
+    def items(self) -> Any:
+        yield "fine", 1
+        raise RuntimeError("dictionary keys changed during iteration")
+
+
+class FailingLen:
+    def keys(self) -> Any:
+        return []
+
+    def items(self) -> Any:
+        return []
+
+    def __len__(self) -> int:
+        raise OSError("gone")
+
+
+def test_a_failing_summary_becomes_a_counted_placeholder() -> None:
+    summarizer = Summarizer(200, DEFAULT_REDACT)
+    assert summarizer.value(FailingItems(a=1)) == "<FailingItems (summary failed: RuntimeError)>"
+    assert summarizer.value([1, FailingLen()]) == "[1, <FailingLen (summary failed: OSError)>]"
+    assert summarizer.arguments({"cfg": FailingItems(a=1), "x": 1}) == {
+        "cfg": "<FailingItems (summary failed: RuntimeError)>",
+        "x": "1",
+    }
+    assert summarizer.failures.value == 3
+
+
+def test_a_dict_mutated_by_another_thread_never_fails_the_summary() -> None:
+    shared = {f"key{i}": i for i in range(50)}
+    stop = threading.Event()
+    summarizer = Summarizer(200, DEFAULT_REDACT)
+    placeholder = "<dict (summary failed: RuntimeError)>"
+    texts = []
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(1e-5)  # switch threads often: a collision within a few hundred calls
+    mutator = resizing_thread(shared, stop)
+    mutator.start()
+    try:
+        for _ in range(20_000):
+            texts.append(summarizer.value(shared))
+            if texts[-1] == placeholder:
+                break
+    finally:
+        stop.set()
+        mutator.join()
+        sys.setswitchinterval(switch)
+    assert all(t.startswith("{'key0': 0,") or t == placeholder for t in texts)
+    assert summarizer.failures.value == texts.count(placeholder)
+
+
+def test_error_text_is_cut_like_values() -> None:
+    summarizer = Summarizer(50, DEFAULT_REDACT)
+    assert summarizer.error_text(ValueError("short")) == "short"
+    text = summarizer.error_text(ValueError("x" * 100_000))
+    assert text == "x" * 50 + "...(100000 chars)"
+
+    class UnprintableError(Exception):
+        def __str__(self) -> str:
+            raise RuntimeError("no str")
+
+    expected = "<UnprintableError (str failed: RuntimeError)>"
+    assert summarizer.error_text(UnprintableError()) == expected
+    assert summarizer.failures.value == 1

@@ -38,7 +38,20 @@ if TYPE_CHECKING:
         cache_result,
     )
     from .call_logging import DEFAULT_REDACT, log_calls
-    from .exceptions import MlopsDecoratorsError, RetryExhaustedError
+    from .exceptions import (
+        InputValidationError,
+        MemoryGuardError,
+        MlopsDecoratorsError,
+        RetryExhaustedError,
+    )
+    from .memory import (
+        GpuReading,
+        MemoryGuardStats,
+        MemoryProbe,
+        MemoryReading,
+        memory_guard,
+        memory_guard_stats,
+    )
     from .retrying import (
         Attempt,
         RetryBudget,
@@ -61,6 +74,7 @@ if TYPE_CHECKING:
         timer_report,
         timer_stats,
     )
+    from .validation import Array, ValidationStats, validate_input, validate_input_stats
 
 # Public name -> the submodule that defines it. Module names never equal a public name, so
 # importing a submodule can never shadow a decorator on the package (see tests/test_package.py).
@@ -76,8 +90,16 @@ _EXPORTS: dict[str, str] = {
     "cache_result": "caching",
     "DEFAULT_REDACT": "call_logging",
     "log_calls": "call_logging",
+    "InputValidationError": "exceptions",
+    "MemoryGuardError": "exceptions",
     "MlopsDecoratorsError": "exceptions",
     "RetryExhaustedError": "exceptions",
+    "GpuReading": "memory",
+    "MemoryGuardStats": "memory",
+    "MemoryProbe": "memory",
+    "MemoryReading": "memory",
+    "memory_guard": "memory",
+    "memory_guard_stats": "memory",
     "Attempt": "retrying",
     "RetryBudget": "retrying",
     "RetryContext": "retrying",
@@ -96,14 +118,25 @@ _EXPORTS: dict[str, str] = {
     "timer": "timing",
     "timer_report": "timing",
     "timer_stats": "timing",
+    "Array": "validation",
+    "ValidationStats": "validation",
+    "validate_input": "validation",
+    "validate_input_stats": "validation",
 }
 
 __all__ = [
     "DEFAULT_REDACT",
+    "Array",
     "Attempt",
     "CacheBackend",
     "CacheInfo",
+    "GpuReading",
+    "InputValidationError",
     "MemoryBackend",
+    "MemoryGuardError",
+    "MemoryGuardStats",
+    "MemoryProbe",
+    "MemoryReading",
     "MlopsDecoratorsError",
     "RedisBackend",
     "RetryBudget",
@@ -114,6 +147,7 @@ __all__ = [
     "SQLiteBackend",
     "Timer",
     "TimerStats",
+    "ValidationStats",
     "__version__",
     "cache_clear",
     "cache_info",
@@ -121,6 +155,8 @@ __all__ = [
     "cache_result",
     "get_timer_stats",
     "log_calls",
+    "memory_guard",
+    "memory_guard_stats",
     "reset_retry_settings",
     "reset_timer_stats",
     "retry",
@@ -131,6 +167,8 @@ __all__ = [
     "timer",
     "timer_report",
     "timer_stats",
+    "validate_input",
+    "validate_input_stats",
 ]
 
 

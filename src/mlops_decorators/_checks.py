@@ -475,3 +475,52 @@ def optional_callable(name: str, value: Callable[..., Any] | None) -> Callable[.
     if value is not None and not callable(value):
         raise TypeError(f"{name} must be callable or None, got {type(value).__name__} {value!r}")
     return value
+
+
+_BYTE_UNITS: dict[str, int] = {
+    "": 1,
+    "b": 1,
+    **{f"{p}{s}": 1000**i for i, p in enumerate("kmgtp", 1) for s in ("", "b")},
+    # Binary units, including Kubernetes' spelling ("512Mi").
+    **{f"{p}i{s}": 1024**i for i, p in enumerate("kmgtp", 1) for s in ("", "b")},
+}
+_SIZE = "a size in bytes >= 0: an int or a string such as '512MiB', '2GB' or '1.5 GiB'"
+
+
+def byte_size(name: str, value: object) -> int:
+    """Return a size (an int of bytes, or a string with a unit) as a number of bytes.
+
+    Strings are a number and a unit: decimal ``kB``/``MB``/``GB``/``TB`` (powers of 1000),
+    binary ``KiB``/``MiB``/``GiB``/``TiB`` (powers of 1024, also Kubernetes' ``Ki``/``Mi``/
+    ``Gi``), ``B`` or nothing for bytes; case and spaces do not matter. A fractional number of
+    bytes is rounded.
+
+    Raises:
+        TypeError: `value` is neither an integer (numpy's included) nor a str.
+        ValueError: `value` is negative, or a string that is not a size.
+
+    Example:
+        >>> byte_size("max_rss", "1.5 GiB"), byte_size("max_rss", "2GB"), byte_size("x", 512)
+        (1610612736, 2000000000, 512)
+        >>> byte_size("max_rss", "2 parsecs")
+        Traceback (most recent call last):
+        ValueError: max_rss must be a size in bytes >= 0: an int or a string such as '512MiB', \
+'2GB' or '1.5 GiB', got '2 parsecs'
+    """
+    if not isinstance(value, str):
+        result = _as_int(value)
+        if result is None:
+            raise wrong_type(name, _SIZE, value)
+        if result < 0:
+            raise wrong_value(name, _SIZE, value)
+        return result
+    text = value.strip()
+    digits = len(text) - len(text.lstrip("0123456789."))
+    factor = _BYTE_UNITS.get(text[digits:].strip().lower())
+    try:
+        number = float(text[:digits]) if "." in text[:digits] else int(text[:digits])
+    except ValueError:
+        factor = None
+    if factor is None:
+        raise wrong_value(name, _SIZE, value)
+    return round(number * factor)

@@ -5,6 +5,8 @@ A decorator module supplies two wrapper factories, one for plain functions and o
 
 - picks the factory for the function's kind (so an ``async def`` is wrapped by an
   ``async def`` and the decorator covers the awaited work, not coroutine creation);
+- wraps generator and async generator functions, for the decorators that observe them, in
+  one generator that delegates to the original and measures its iteration (`Iterated`);
 - unwraps ``staticmethod``/``classmethod`` objects and wraps them again around the result;
 - copies name, docstring, signature, defaults and ``__wrapped__`` (`functools.update_wrapper`),
   which also carries attributes such as ``timer_stats`` or ``cache_info`` set by inner
@@ -21,7 +23,9 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Mapping
+from dataclasses import dataclass
+from time import perf_counter_ns
 from typing import Any, TypeVar
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -32,6 +36,47 @@ _ASSIGNED = (*functools.WRAPPER_ASSIGNMENTS, "__defaults__", "__kwdefaults__")
 
 SyncWrapperFactory = Callable[[Callable[..., Any]], Callable[..., Any]]
 AsyncWrapperFactory = Callable[[Callable[..., Awaitable[Any]]], Callable[..., Awaitable[Any]]]
+
+
+@dataclass(frozen=True, slots=True)
+class Iterated:
+    """How one iteration of a decorated generator went (sync or async).
+
+    A generator's work happens while it is iterated, not when it is called, so decorators
+    that observe generators measure from the first ``next`` to the end: exhaustion, close
+    (a ``break``, ``close()``, garbage collection) or an exception.
+
+    Attributes:
+        items: Values it yielded.
+        inside_ns: Nanoseconds spent inside the generator: from each resumption (``next``,
+            ``send``, ``throw``, ``close``) until it yielded, returned or raised. The
+            consumer's work between items is not included; an async generator's awaits are.
+        elapsed_ns: Nanoseconds from the first ``next`` to the end.
+        closed: It was closed before it was exhausted.
+        error: The exception it raised, else None.
+
+    Example:
+        >>> Iterated(items=3, inside_ns=5, elapsed_ns=9, closed=False, error=None).ending
+        'exhaustion'
+    """
+
+    items: int
+    inside_ns: int
+    elapsed_ns: int
+    closed: bool
+    error: BaseException | None
+
+    @property
+    def ending(self) -> str:
+        """How it ended, for log messages: ``exhaustion``, ``close`` or the exception's type."""
+        if self.error is not None:
+            return type(self.error).__name__
+        return "close" if self.closed else "exhaustion"
+
+
+#: Called with the call's ``(args, kwargs)`` when a decorated generator starts iterating;
+#: returns what to call with its `Iterated` when the iteration ends.
+IterationHook = Callable[[tuple[Any, ...], dict[str, Any]], Callable[[Iterated], None]]
 
 
 def is_async_callable(fn: object) -> bool:
@@ -52,6 +97,7 @@ def decorate(
     async_: AsyncWrapperFactory,
     attrs: Mapping[str, Any] | None = None,
     allow_generators: bool = True,
+    generators: IterationHook | None = None,
 ) -> F:
     """Wrap `fn` with the factory for its kind and attach `attrs` to the wrapper.
 
@@ -64,6 +110,12 @@ def decorate(
         attrs: Attributes to set on the wrapper, e.g. ``{"timer_stats": snapshot}``.
         allow_generators: False where wrapping a generator function would be a bug
             (caching or retrying a generator object).
+        generators: For decorators that observe generators: a generator or async generator
+            function is wrapped in a generator (of the same kind, so
+            ``inspect.isgeneratorfunction`` still holds) that delegates to it, ``send``,
+            ``throw`` and ``close`` included, calls this hook when iteration starts and
+            what it returned when iteration ends. Without it, generator functions get the
+            `sync` wrapper, which sees only the call that creates the generator.
 
     Returns:
         The wrapper, with `fn`'s metadata.
@@ -72,13 +124,116 @@ def decorate(
         TypeError: `fn` is not callable, or is a generator function that is not allowed.
     """
     target = check_target(fn, decorator, allow_generators=allow_generators)
-    wrapper = async_(target) if is_async_callable(target) else sync(target)
+    wrapper: Callable[..., Any]
+    if generators is not None and inspect.isgeneratorfunction(target):
+        wrapper = _observed_generator(target, generators)
+    elif generators is not None and inspect.isasyncgenfunction(target):
+        wrapper = _observed_async_generator(target, generators)
+    elif is_async_callable(target):
+        wrapper = async_(target)
+    else:
+        wrapper = sync(target)
     functools.update_wrapper(wrapper, target, assigned=_ASSIGNED)
     if attrs:
         wrapper.__dict__.update(attrs)
     if isinstance(fn, (staticmethod, classmethod)):
         return type(fn)(wrapper)
     return wrapper  # type: ignore[return-value]
+
+
+def _observed_generator(
+    func: Callable[..., Generator[Any, Any, Any]], begin: IterationHook
+) -> Callable[..., Generator[Any, Any, Any]]:
+    # A generator function itself, so that what checks for one (pytest fixtures, FastAPI
+    # dependencies, contextlib) still sees one. Its body, the call to `func` included, runs
+    # at the first next(): that is when iteration starts.
+    def observed(*args: Any, **kwargs: Any) -> Generator[Any, Any, Any]:
+        end = begin(args, kwargs)
+        first = perf_counter_ns()
+        inside = items = 0
+        closed = False
+        error: BaseException | None = None
+        try:
+            generator = func(*args, **kwargs)
+            sent: Any = None
+            thrown: BaseException | None = None
+            while True:  # `yield from`, spelled out to time each resumption
+                resumed = perf_counter_ns()
+                try:
+                    item = generator.send(sent) if thrown is None else generator.throw(thrown)
+                except StopIteration as stop:
+                    return stop.value
+                finally:
+                    inside += perf_counter_ns() - resumed
+                items += 1
+                try:
+                    sent, thrown = (yield item), None
+                except GeneratorExit:
+                    closed = True
+                    resumed = perf_counter_ns()
+                    try:
+                        generator.close()
+                    finally:
+                        inside += perf_counter_ns() - resumed
+                    raise
+                except BaseException as exc:  # thrown in by the consumer: pass it on
+                    sent, thrown = None, exc
+        except BaseException as exc:
+            if not (closed and isinstance(exc, GeneratorExit)):
+                error = exc
+            raise
+        finally:
+            end(Iterated(items, inside, perf_counter_ns() - first, closed, error))
+
+    return observed
+
+
+def _observed_async_generator(
+    func: Callable[..., AsyncGenerator[Any, Any]], begin: IterationHook
+) -> Callable[..., AsyncGenerator[Any, Any]]:
+    # The same as `_observed_generator`, awaiting each step of the async generator.
+    async def observed(*args: Any, **kwargs: Any) -> AsyncGenerator[Any, Any]:
+        end = begin(args, kwargs)
+        first = perf_counter_ns()
+        inside = items = 0
+        closed = False
+        error: BaseException | None = None
+        try:
+            generator = func(*args, **kwargs)
+            sent: Any = None
+            thrown: BaseException | None = None
+            while True:
+                resumed = perf_counter_ns()
+                try:
+                    if thrown is None:
+                        item = await generator.asend(sent)
+                    else:
+                        item = await generator.athrow(thrown)
+                except StopAsyncIteration:
+                    return
+                finally:
+                    inside += perf_counter_ns() - resumed
+                items += 1
+                try:
+                    sent, thrown = (yield item), None
+                except GeneratorExit:
+                    closed = True
+                    resumed = perf_counter_ns()
+                    try:
+                        await generator.aclose()
+                    finally:
+                        inside += perf_counter_ns() - resumed
+                    raise
+                except BaseException as exc:
+                    sent, thrown = None, exc
+        except BaseException as exc:
+            if not (closed and isinstance(exc, GeneratorExit)):
+                error = exc
+            raise
+        finally:
+            end(Iterated(items, inside, perf_counter_ns() - first, closed, error))
+
+    return observed
 
 
 def check_target(fn: Any, decorator: str, *, allow_generators: bool = True) -> Callable[..., Any]:
@@ -244,6 +399,63 @@ class CallSignature:
         if self.receiver is not None:
             arguments.pop(self.receiver, None)
         return arguments
+
+    def by_name(
+        self, target: Callable[..., Any], option: str, function: str
+    ) -> Callable[[tuple[Any, ...], dict[str, Any]], Any]:
+        """A caller of `target` (an option's callable: an estimate, a fallback, labels) with a
+        call's arguments by parameter name: those `target` declares (all of them if it takes
+        ``**kwargs``), the receiver included when `target` names it.
+
+        Args:
+            target: The option's callable.
+            option: The option's name, for the error message.
+            function: The decorated function's name, for the error message.
+
+        Returns:
+            ``caller(args, kwargs)``, returning what `target` returns. Where either signature
+            cannot be read, the caller passes the call's arguments on as they are.
+
+        Raises:
+            TypeError: `target` requires a parameter the call cannot pass it by name.
+
+        Example:
+            >>> def fit(X: list[int], y: list[int], epochs: int = 10) -> None: ...
+            >>> size_of = CallSignature(fit).by_name(lambda X: 8 * len(X), "estimate", "fit")
+            >>> size_of(([1, 2, 3], [0, 1, 0]), {"epochs": 5})
+            24
+        """
+        try:
+            wanted = inspect.signature(target).parameters
+        except (TypeError, ValueError):  # no signature to read (some builtins)
+            return lambda args, kwargs: target(*args, **kwargs)
+        if not self.readable:
+            return lambda args, kwargs: target(*args, **kwargs)
+        by_name = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+        for parameter in wanted.values():
+            if parameter.default is not inspect.Parameter.empty:
+                continue
+            if parameter.kind is inspect.Parameter.POSITIONAL_ONLY or (
+                parameter.kind in by_name and parameter.name not in self.signature.parameters
+            ):
+                raise TypeError(
+                    f"{option} {qualified_name(target)} needs parameter {parameter.name!r}, "
+                    f"which {function}() does not pass by name; {option} is called with the "
+                    "call's arguments by parameter name (the ones it declares)"
+                )
+        takes_all = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in wanted.values())
+        chosen = None if takes_all else [n for n, p in wanted.items() if p.kind in by_name]
+        receiver = self.receiver if chosen is None or self.receiver in chosen else None
+
+        def call(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+            arguments = self.bind(args, kwargs)
+            if receiver is not None:
+                arguments[receiver] = args[0]
+            if chosen is not None:
+                arguments = {name: arguments[name] for name in chosen if name in arguments}
+            return target(**arguments)
+
+        return call
 
 
 def _defined_in_class(fn: Any) -> bool:

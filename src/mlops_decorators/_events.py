@@ -29,6 +29,21 @@ OUTCOME = "outcome"
 CALL_ARGS = "call_args"
 #: Summarised result.
 RESULT = "result"
+#: Values a generator yielded (records about a generator's iteration).
+ITEMS = "items"
+#: Seconds from a generator's first ``next`` to its end (``duration_s`` is the time spent
+#: inside it).
+ELAPSED_S = "elapsed_s"
+#: Which memory line a call crossed (``"max_percent"``, ``"min_available"``, ...).
+MEMORY_OPTION = "memory_option"
+#: Where a memory reading comes from: ``"host"``, ``"cgroup v1"`` or ``"cgroup v2"``.
+MEMORY_SOURCE = "memory_source"
+#: The file a memory limit was read from (a cgroup's ``memory.max``), if any.
+MEMORY_LIMIT_FILE = "memory_limit_file"
+#: Bytes a call was estimated to need.
+MEMORY_ESTIMATE = "memory_estimate"
+#: Highest resident memory (bytes) seen during a call.
+MEMORY_PEAK_RSS = "memory_peak_rss"
 
 logging.getLogger(__package__).addHandler(logging.NullHandler())
 

@@ -8,21 +8,34 @@ lock because it updates several fields together; its percentiles come from the m
 A `Registry` maps a name to its `Series` (durations, errors by type, calls in progress) and
 hands out immutable `CallStats` snapshots. `timer` records into `default_registry`, and so
 will `monitor`, so one report reads both; a decorator may take its own `Registry` instead.
+A registry keeps at most ``max_names`` names apart (later new names share one series, with a
+warning, once), and its `Registry.reset` drops the series nothing else holds, so neither a
+name per item nor a long-running process grows memory without bound.
 """
 
 from __future__ import annotations
 
 import itertools
+import logging
+import math
 import threading
+import weakref
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from types import MappingProxyType
 
+from ._events import FUNCTION, RateLimit
+
 DEFAULT_WINDOW = 1024
 #: Exception types counted by name per series; later new types count under `OTHER_ERRORS`.
 DEFAULT_MAX_ERROR_TYPES = 20
 OTHER_ERRORS = "other"
+#: Names a registry keeps apart; later new names share the series `OTHER_NAMES`.
+DEFAULT_MAX_NAMES = 1000
+OTHER_NAMES = "(other names)"
+
+_logger = logging.getLogger(__name__)
 
 
 class Counter:
@@ -202,6 +215,7 @@ class Series:
     """
 
     __slots__ = (
+        "__weakref__",
         "_errors",
         "_finished",
         "_lock",
@@ -276,51 +290,83 @@ class Series:
 
 
 class Registry:
-    """A thread-safe map from name to `Series`, created on first use.
+    """A thread-safe map from name to `Series`, created on first use, with bounded names.
 
     Args:
         window: Durations each series keeps for percentiles.
         max_error_types: Exception types each series counts by name.
+        max_names: Names kept apart; the series of later new names is the one named
+            `OTHER_NAMES`, and a WARNING says so, once (again after a `reset`).
 
     Example:
-        >>> registry = Registry()
-        >>> registry.series("fit") is registry.series("fit")
+        >>> registry = Registry(max_names=2)
+        >>> fit = registry.series("fit")
+        >>> fit is registry.series("fit")
         True
-        >>> registry.series("fit").record(1_000)
+        >>> fit.record(1_000)
+        >>> registry.series("eval").record(2_000)
+        >>> registry.series("batch 3").record(3_000)  # one name too many: WARNING, once
         >>> [(s.name, s.count) for s in registry.snapshots()]
-        [('fit', 1)]
-        >>> registry.reset()
+        [('(other names)', 1), ('eval', 1), ('fit', 1)]
+        >>> registry.reset()  # empties "fit" (held above) and drops the rest
         >>> [(s.name, s.count) for s in registry.snapshots()]
         [('fit', 0)]
     """
 
-    __slots__ = ("_lock", "_max_error_types", "_series", "_window")
+    __slots__ = ("_lock", "_max_error_types", "_max_names", "_overflow", "_series", "_window")
 
     def __init__(
-        self, *, window: int = DEFAULT_WINDOW, max_error_types: int = DEFAULT_MAX_ERROR_TYPES
+        self,
+        *,
+        window: int = DEFAULT_WINDOW,
+        max_error_types: int = DEFAULT_MAX_ERROR_TYPES,
+        max_names: int = DEFAULT_MAX_NAMES,
     ) -> None:
         self._window = window
         self._max_error_types = max_error_types
+        self._max_names = max_names
         self._lock = threading.Lock()
         self._series: dict[str, Series] = {}
+        self._overflow = RateLimit(math.inf)
 
     def series(self, name: str) -> Series:
-        """The series of `name`, created empty on first use (the same object ever after).
+        """The series of `name`, created empty on first use (the same object ever after,
+        until a `reset` that finds it held by nothing else).
 
         Args:
             name: The series' name.
 
         Returns:
-            The live `Series`: bind its methods once, outside the hot path.
+            The live `Series`, or the `OTHER_NAMES` series once ``max_names`` names are
+            kept. Keep a reference to the series itself while recording into it (`reset`
+            drops the series nothing else references), and bind its methods once, outside
+            the hot path.
         """
         series = self._series.get(name)  # no lock when it exists: a dict read is atomic
-        if series is None:
-            with self._lock:
-                series = self._series.get(name)
-                if series is None:
-                    series = self._series[name] = Series(
-                        name, window=self._window, max_error_types=self._max_error_types
-                    )
+        if series is not None:
+            return series
+        with self._lock:
+            series = self._series.get(name)
+            if series is not None:
+                return series
+            kept = len(self._series) - (OTHER_NAMES in self._series)
+            overflow = kept >= self._max_names and name != OTHER_NAMES
+            key = OTHER_NAMES if overflow else name
+            series = self._series.get(key)
+            if series is None:
+                series = self._series[key] = Series(
+                    key, window=self._window, max_error_types=self._max_error_types
+                )
+        if overflow and self._overflow.ready():
+            _logger.warning(
+                "%d names already have statistics: %r and every later new name are counted "
+                "together as %r. A name per item (timer(f'batch {i}')) grows without bound: "
+                "use one name per kind of work.",
+                self._max_names,
+                name,
+                OTHER_NAMES,
+                extra={FUNCTION: name},
+            )
         return series
 
     def snapshots(self) -> list[CallStats]:
@@ -334,14 +380,21 @@ class Registry:
         return [s.snapshot() for _, s in series]
 
     def reset(self) -> None:
-        """Forget every series' statistics.
+        """Forget every series' statistics, and the series nothing else holds.
 
-        Series are emptied, not dropped: wrappers hold their series and keep recording.
+        A series still referenced elsewhere (by a decorated function, say) is emptied and
+        kept, so that it keeps recording under its name; the others are dropped, and their
+        memory released.
         """
         with self._lock:
+            held = weakref.WeakValueDictionary(self._series)
+            # Dropping the only strong references frees the series no one else holds.
+            self._series = {}
+            self._series = dict(held.items())
             series = list(self._series.values())
         for s in series:
             s.reset()
+        self._overflow.reset()
 
 
 #: The registry `timer` records into (and the one `monitor` will default to).

@@ -1,8 +1,9 @@
 """`log_calls`: log each call's arguments, its result or exception, and how long it took.
 
 Values are summarised (arrays by shape and dtype, long strings and containers cut to
-``max_repr`` characters) and secret-looking names are redacted, using the same summaries
-as the rest of the package. When the logger is disabled for ``level`` nothing is
+``max_repr`` characters, mappings and records field by field) and secret-looking names are
+redacted, using the same summaries as the rest of the package. Generators are logged when
+iterated. When the logger is disabled for ``level`` nothing is
 formatted: the wrapper checks the level and calls straight through.
 """
 
@@ -16,14 +17,15 @@ from typing import TYPE_CHECKING, Any, TypeVar, overload
 from . import _checks
 from ._core import (
     CallSignature,
+    Iterated,
     bare_or_called,
     decorate,
     function_or_option,
     module_name,
     qualified_name,
 )
-from ._events import CALL_ARGS, DURATION_S, RESULT, call_fields
-from ._values import DEFAULT_REDACT, Summarizer, format_duration, normalise_redact
+from ._events import CALL_ARGS, ELAPSED_S, ITEMS, RESULT, call_fields
+from ._values import DEFAULT_REDACT, Summarizer, format_duration, normalise_redact, plural
 
 if TYPE_CHECKING:
     from typing_extensions import ParamSpec
@@ -93,9 +95,31 @@ class _CallLog:
                 self.level, "%s finished in %s", self.name, format_duration(seconds), extra=extra
             )
 
+    def iterated(self, run: Iterated, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        """Log the end of a generator's iteration: how many items, how long."""
+        seconds = run.inside_ns / 1e9
+        if run.error is not None:
+            self.raised(seconds, run.error, args, kwargs)
+            return
+        if not self.logger.isEnabledFor(self.level):
+            return
+        extra = call_fields(self.name, duration_s=seconds)
+        extra[ITEMS] = run.items
+        extra[ELAPSED_S] = elapsed = run.elapsed_ns / 1e9
+        self.logger.log(
+            self.level,
+            "%s yielded %s in %s (%s from first next to %s)",
+            self.name,
+            plural(run.items, "item"),
+            format_duration(seconds),
+            format_duration(elapsed),
+            run.ending,
+            extra=extra,
+        )
+
     def raised(
         self,
-        start: int | None,
+        seconds: float | None,
         error: BaseException,
         args: tuple[Any, ...],
         kwargs: dict[str, Any],
@@ -106,19 +130,16 @@ class _CallLog:
         level = logging.ERROR if failed else self.level
         if not self.logger.isEnabledFor(level):
             return
-        extra = call_fields(self.name, error=error)
+        extra = call_fields(self.name, duration_s=seconds, error=error)
         if self.log_args:
             extra[CALL_ARGS] = self.arguments(args, kwargs)
-        after = ""
-        if start is not None:
-            extra[DURATION_S] = seconds = (perf_counter_ns() - start) / 1e9
-            after = f" after {format_duration(seconds)}"
+        after = "" if seconds is None else f" after {format_duration(seconds)}"
         self.logger.log(
             level,
             "%s raised %s: %s%s",
             self.name,
             type(error).__name__,
-            error,
+            self.values.error_text(error),
             after,
             exc_info=error if failed else None,
             extra=extra,
@@ -156,8 +177,13 @@ def log_calls(
 
     An exception is logged at ERROR with its traceback and re-raised unchanged; it is logged
     even when ``level`` itself is disabled. Cancellation and ``KeyboardInterrupt`` are logged
-    at ``level`` without a traceback. The receiver of a method or classmethod (``self``,
-    ``cls``) is left out of the arguments.
+    at ``level`` without a traceback; its message is cut to ``max_repr`` characters. The
+    receiver of a method or classmethod (``self``, ``cls``) is left out of the arguments.
+    Summarising never fails the call: what cannot be summarised shows as a placeholder.
+
+    A generator or async generator function is logged when it is iterated: the call when
+    iteration starts (first ``next``), then the items yielded, the time spent inside the
+    generator and the time from the first ``next`` to exhaustion, close or error.
 
     Args:
         logger: A `logging.Logger` or logger name; defaults to the decorated function's
@@ -166,9 +192,11 @@ def log_calls(
         log_args: Log the arguments (bound to the signature, defaults not shown).
         log_result: Log the returned value.
         max_repr: Most characters one summarised value may take (>= 10).
-        redact: Name fragments whose values are shown as ``'***'`` (case-insensitive, also
-            matched against string keys inside dict arguments). It *replaces* the default
-            list: extend it with ``DEFAULT_REDACT | {"ssn"}``, disable it with ``()``.
+        redact: Secret words whose values are shown as ``'***'``, matched as whole words
+            (case-insensitive, split at ``_``, ``-``, digits and camelCase) of argument names,
+            of string keys in any mapping and of record fields (dataclasses, pydantic
+            models). It *replaces* the default list: extend it with
+            ``DEFAULT_REDACT | {"ssn"}``, disable it with ``()``.
 
     Returns:
         The decorated function, or a decorator when called with options.
@@ -224,7 +252,7 @@ def log_calls(
                 try:
                     result = func(*args, **kwargs)
                 except BaseException as exc:
-                    raised(start, exc, args, kwargs)
+                    raised((perf_counter_ns() - start) / 1e9, exc, args, kwargs)
                     raise
                 returned(start, result)
                 return result
@@ -243,13 +271,19 @@ def log_calls(
                 try:
                     result = await func(*args, **kwargs)
                 except BaseException as exc:
-                    raised(start, exc, args, kwargs)
+                    raised((perf_counter_ns() - start) / 1e9, exc, args, kwargs)
                     raise
                 returned(start, result)
                 return result
 
             return logged
 
-        return decorate(fn, "log_calls", sync=make_sync, async_=make_async)
+        def begin(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Callable[[Iterated], None]:
+            if is_enabled(resolved_level):
+                started(args, kwargs)
+            return lambda run: iterated(run, args, kwargs)
+
+        iterated = log.iterated
+        return decorate(fn, "log_calls", sync=make_sync, async_=make_async, generators=begin)
 
     return bare_or_called(bare, "log_calls", apply)

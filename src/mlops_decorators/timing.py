@@ -2,13 +2,16 @@
 
 Use it as a decorator (``@timer``, ``@timer("load")``, ``@timer(threshold=0.5)``) on plain
 or ``async def`` functions and methods, or as a context manager (``with timer("load"): ...``).
-Every timing under one name feeds that name's statistics; read them with
+On a generator function it times the iteration (the time spent inside the generator), not
+the call that creates the generator. Every timing under one name feeds that name's
+statistics (for at most 1000 names, then one overflow series); read them with
 ``fn.timer_stats()``, `get_timer_stats` or `timer_report`.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -18,6 +21,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from . import _checks
 from ._core import (
+    Iterated,
     accessor,
     bare_or_called,
     decorate,
@@ -25,9 +29,9 @@ from ._core import (
     module_name,
     qualified_name,
 )
-from ._events import call_fields
+from ._events import ELAPSED_S, ITEMS, RateLimit, call_fields
 from ._stats import SUMMARY_FIELDS, CallStats, DurationSummary, default_registry
-from ._values import format_duration
+from ._values import format_duration, plural
 
 if TYPE_CHECKING:
     from datetime import timedelta
@@ -86,6 +90,11 @@ class TimerStats(DurationSummary):
 _open_blocks: ContextVar[tuple[tuple[Timer, int], ...]] = ContextVar(
     "mlops_decorators_timer_blocks", default=()
 )
+#: Open blocks kept per thread or task. A block exited in another thread or task leaves its
+#: start behind in the one that entered it; past this many, the oldest start is dropped.
+MAX_OPEN_BLOCKS = 256
+# Exiting a block in another thread or task is reported once (again after a reset).
+_exited_elsewhere = RateLimit(math.inf)
 
 
 def _timer_stats(stats: CallStats) -> TimerStats:
@@ -110,12 +119,16 @@ def get_timer_stats() -> dict[str, TimerStats]:
 def reset_timer_stats() -> None:
     """Forget every timer's statistics (useful between tests or benchmark phases).
 
+    Names that no decorated function and no live `Timer` uses are dropped, with their memory;
+    the others are emptied and keep recording. The once-only warnings may come again.
+
     Example:
         >>> reset_timer_stats()
         >>> get_timer_stats()
         {}
     """
     default_registry.reset()
+    _exited_elsewhere.reset()
 
 
 def timer_report() -> str:
@@ -170,6 +183,38 @@ class _Recorder:
         # Apart from `done` so that a call that returned tests nothing for errors.
         self.series.failed(error)
         self.done(elapsed_ns, error)
+
+    def iterated(self, run: Iterated) -> None:
+        """Record one iteration of a generator: the time spent inside it."""
+        if run.error is not None:
+            self.series.failed(run.error)
+        self._record(run.inside_ns)
+        if run.inside_ns >= self._threshold_ns and self._is_enabled(self.level):
+            seconds = run.inside_ns / 1e9
+            extra = call_fields(self.name, duration_s=seconds, error=run.error)
+            extra[ITEMS] = run.items
+            extra[ELAPSED_S] = elapsed = run.elapsed_ns / 1e9
+            self.logger.log(
+                self.level,
+                "%s took %s over %s (%s from first next to %s)",
+                self.name,
+                format_duration(seconds),
+                plural(run.items, "item"),
+                format_duration(elapsed),
+                run.ending,
+                extra=extra,
+            )
+
+    def lost(self) -> None:
+        """A block ended whose start is unknown: say so once, record nothing."""
+        if _exited_elsewhere.ready():
+            self.logger.warning(
+                "timer %r: a block was exited in another thread or task than the one that "
+                "entered it (a generator moved between threads, say), so its duration is "
+                "unknown and was not recorded; this warning is shown once",
+                self.name,
+                extra=call_fields(self.name),
+            )
 
     def _log(self, seconds: float, error: BaseException | None) -> None:
         extra = call_fields(self.name, duration_s=seconds, error=error)
@@ -248,7 +293,8 @@ class Timer:
 
         Args:
             fn: A function, method, ``staticmethod`` or ``classmethod``, plain or
-                ``async def``.
+                ``async def``; for a generator or async generator function, each
+                iteration is timed (time spent inside the generator).
 
         Returns:
             The timed function, with ``fn.timer_stats()``.
@@ -292,12 +338,24 @@ class Timer:
 
             return timed
 
+        def begin(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Callable[[Iterated], None]:
+            return iterated
+
+        iterated = recorder.iterated
         return decorate(
-            fn, "timer", sync=make_sync, async_=make_async, attrs={"timer_stats": recorder.stats}
+            fn,
+            "timer",
+            sync=make_sync,
+            async_=make_async,
+            attrs={"timer_stats": recorder.stats},
+            generators=begin,
         )
 
     def __enter__(self) -> Self:
-        _open_blocks.set((*_open_blocks.get(), (self, perf_counter_ns())))
+        blocks = _open_blocks.get()
+        if len(blocks) >= MAX_OPEN_BLOCKS:
+            blocks = blocks[1:]
+        _open_blocks.set((*blocks, (self, perf_counter_ns())))
         return self
 
     def __exit__(
@@ -309,12 +367,15 @@ class Timer:
         end = perf_counter_ns()
         blocks = _open_blocks.get()
         index = len(blocks) - 1
-        while blocks[index][0] is not self:  # blocks left open in a suspended generator
+        while index >= 0 and blocks[index][0] is not self:  # left open in a suspended generator
             index -= 1
-        start = blocks[index][1]
-        _open_blocks.set(blocks[:index] + blocks[index + 1 :])
         if self._context_recorder is None:
             self._context_recorder = self._recorder(self.name or _CONTEXT_NAME, __name__)
+        if index < 0:  # entered in another thread or task: its start is out of reach
+            self._context_recorder.lost()
+            return
+        start = blocks[index][1]
+        _open_blocks.set(blocks[:index] + blocks[index + 1 :])
         if exc is None:
             self._context_recorder.done(end - start)
         else:

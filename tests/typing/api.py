@@ -9,7 +9,7 @@ the typed accessor `timer_stats` reads any of them.
 from __future__ import annotations
 
 import logging
-from collections.abc import Coroutine
+from collections.abc import AsyncIterator, Coroutine, Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -77,6 +77,18 @@ async def stacked_async(x: int) -> str:
     return str(x)
 
 
+@timer
+@log_calls
+def batches(n: int) -> Iterator[list[int]]:  # a generator is timed while it is iterated
+    yield [n]
+
+
+@log_calls
+@timer("stream")
+async def stream(n: int) -> AsyncIterator[int]:
+    yield n
+
+
 class Model:
     @timer
     def predict(self, x: float) -> float:
@@ -107,6 +119,8 @@ assert_type(stacked(1), str)
 assert_type(Model().predict(1.0), float)
 assert_type(Model.load("p"), Model)
 assert_type(Model.version(), str)
+assert_type(batches(2), Iterator[list[int]])
+assert_type(stream(2), AsyncIterator[int])
 
 
 async def use_async() -> None:
