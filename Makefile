@@ -1,4 +1,4 @@
-# Two entry points: `make demo` runs every example, `make test` runs the test suite.
+# Two entry points: `make demo` runs the tour and every example, `make test` the test suite.
 # Each creates the virtual environment (.venv) and installs what it needs first: the package
 # with its extras, and the development tools from the PEP 735 dependency groups of
 # pyproject.toml (`--group`, which needs pip 25.1 or newer: the venv's pip is upgraded first).
@@ -18,7 +18,9 @@ dev: venv
 	$(PIP) install -e ".[all]" --group dev
 
 demo: venv
-	$(PIP) install -e ".[numpy]"
+	$(PIP) install -e ".[numpy,prometheus]"
+	@echo "==> python -m mlops_decorators"
+	$(PY) -m mlops_decorators
 	@for example in examples/*.py; do \
 		echo "==> $$example"; \
 		$(PY) "$$example" || exit 1; \

@@ -9,7 +9,9 @@ import pytest
 from hypothesis import settings
 
 from fakes import FakeClock, fake_retry_seams
-from mlops_decorators import reset_timer_stats
+from mlops_decorators import monitor, reset_timer_stats
+from mlops_decorators.caching import reset_cache_settings
+from mlops_decorators.monitoring import _decorator as monitoring
 from mlops_decorators.retrying import reset_retry_settings
 
 # Properties here assert behaviour, never speed: a busy CI core must not fail an example
@@ -26,16 +28,24 @@ def _fresh_global_state(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
     The package's own environment variables go first (a developer's shell must not change
     what the suite sees), then everything the package keeps per process: the statistics
-    registry that timer records into (`reset_timer_stats` empties it) and the retry switches.
+    registry that timer and monitor record into (`reset_timer_stats` empties it), the retry
+    switches, the caching switch, monitor's default exporters and its rate-limited warnings.
     """
     for name in [name for name in os.environ if name.startswith(ENV_PREFIX)]:
         monkeypatch.delenv(name)
-    reset_timer_stats()
-    reset_retry_settings()
+    _reset()
     yield
     monkeypatch.undo()  # the environment first: the switches are read from it
+    _reset()
+
+
+def _reset() -> None:
     reset_timer_stats()
     reset_retry_settings()
+    reset_cache_settings()
+    monitor.set_default_exporters([])
+    monitoring._export_warning.reset()
+    monitoring._labels_warning.reset()
 
 
 @pytest.fixture

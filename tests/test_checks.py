@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from mlops_decorators._checks import (
     flag,
+    hook,
     instance_of,
     integer,
     is_callable,
@@ -51,6 +52,7 @@ CHECKS: dict[str, Callable[[str, Any], object]] = {
     "instance_of pair": lambda name, value: instance_of(name, value, (str, int)),
     "one_of": lambda name, value: one_of(name, value, ("raise", "wait", "warn")),
     "is_callable": is_callable,
+    "hook": lambda name, value: hook(name, value, "exc -> bool"),
     "flag": flag,
     "number": lambda name, value: number(name, value, gt=0, le=100),
     "integer": lambda name, value: integer(name, value, ge=10),
@@ -454,3 +456,27 @@ def test_logger_resolution() -> None:
     assert logger("logger", named, "checks.default") is named
     with pytest.raises(TypeError, match=r"logger must be a logging\.Logger, a logger name or None"):
         logger("logger", print, "x")
+
+
+# --- hook ---------------------------------------------------------------------------------
+
+
+def test_hook_accepts_what_one_argument_can_call() -> None:
+    class Check:
+        def __call__(self, exc: BaseException) -> bool:
+            return True
+
+    for ok in (lambda exc: True, lambda *args: True, Check(), len, bool, print):
+        assert hook("giveup", ok, "exc -> bool") is ok
+
+
+def test_hook_refuses_what_cannot_take_one_argument() -> None:
+    def two(a: object, b: object) -> bool:
+        return True
+
+    for bad in (lambda: True, two, 3):
+        with pytest.raises(TypeError) as info:
+            hook("giveup", bad, "exc -> bool")
+        assert str(info.value).startswith(
+            "giveup must be a callable taking one argument (exc -> bool), got "
+        )

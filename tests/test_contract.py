@@ -18,7 +18,15 @@ from typing import Any
 
 import pytest
 
-from mlops_decorators import cache_result, log_calls, memory_guard, retry, timer, validate_input
+from mlops_decorators import (
+    cache_result,
+    log_calls,
+    memory_guard,
+    monitor,
+    retry,
+    timer,
+    validate_input,
+)
 
 
 @dataclass(frozen=True)
@@ -42,6 +50,7 @@ ROWS = [
     Row(cache_result, {"maxsize": 8}, (60, 8), lambda fn: fn.cache_info().misses),
     Row(memory_guard, {"max_percent": 99}, (90,), lambda fn: fn.memory_guard_stats().calls),
     Row(validate_input, {"strict": True}, (True,), lambda fn: fn.validate_input_stats().calls),
+    Row(monitor, {"slow": 1.0}, ("load",), lambda fn: fn.monitor_stats().calls),
 ]
 WITH_ACCESSOR = [row for row in ROWS if row.counted is not None]
 

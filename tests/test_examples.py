@@ -17,6 +17,7 @@ EXPECTED: dict[str, str | None] = {
     "retry_flaky_service.py": "refused by the budget",
     "cache_embeddings.py": "cached arrays are read-only",
     "validate_predict.py": "argument 'features': 3 NaN values (first at [3, 2])",
+    "monitor_pipeline.py": 'mlops_errors_total{batch="",error_type="CorruptRecordError"',
     "memory_guard_batch.py": "fallback: scored 1,000,000 rows in 20 chunks of 50,000",
 }
 

@@ -25,13 +25,19 @@ import redis
 import mlops_decorators
 from mlops_decorators import (
     Array,
+    JsonFormatter,
     MemoryBackend,
+    OpenTelemetryExporter,
+    PrometheusExporter,
     RedisBackend,
     RetryBudget,
     SQLiteBackend,
+    StatsDExporter,
+    StatsRegistry,
     cache_result,
     log_calls,
     memory_guard,
+    monitor,
     retry,
     retry_context,
     timer,
@@ -77,6 +83,13 @@ TARGETS: dict[str, Target] = {
     "RedisBackend": Target(RedisBackend, RedisBackend, {"secret": "s"}),
     "validate_input": Target(validate_input, _decorating(validate_input), {}),
     "Array": Target(Array, Array, {}),
+    "monitor": Target(monitor, _decorating(monitor), {}),
+    "StatsRegistry": Target(StatsRegistry, StatsRegistry, {}),
+    "PrometheusExporter": Target(PrometheusExporter, PrometheusExporter, {}),
+    "OpenTelemetryExporter": Target(OpenTelemetryExporter, OpenTelemetryExporter, {}),
+    # Resolves the loopback address and opens a UDP socket, closed when collected.
+    "StatsDExporter": Target(StatsDExporter, StatsDExporter, {}),
+    "JsonFormatter": Target(JsonFormatter, JsonFormatter, {}),
 }
 
 
@@ -104,17 +117,38 @@ BAD_LEVELS = ("NOPE", 12345)
 NOT_A_SIZE = (2.5, True, [1], b"1GB")
 BAD_SIZES = (-1, "-1GB", "lots", "2 parsecs", "1e3")
 
+
+def _takes_nothing() -> bool:
+    return True
+
+
+def _takes_two(first: object, second: object) -> bool:
+    return True
+
+
+async def _async_fallback(exc: BaseException) -> int:
+    return 0
+
+
+# Hooks are called with one argument: one that cannot take it is refused when decorating.
+NOT_A_ONE_ARGUMENT_HOOK = (*NOT_A_HOOK, _takes_nothing, _takes_two)
+
 RETRY = [
-    Option("retry", "max_attempts", NOT_AN_INT, (0, -1)),
-    Option("retry", "exceptions", (int, (OSError, str), (), "OSError", 3)),
+    # None is allowed only with a deadline, and these rows give none.
+    Option("retry", "max_attempts", NOT_AN_INT, (0, -1, None)),
+    Option("retry", "exceptions", (int, (OSError, str), (), "OSError", 3, _takes_nothing)),
     Option("retry", "delay", NOT_SECONDS, BAD_SECONDS),
     Option("retry", "backoff", ("2", True, None), (0.5, 0, NAN, INF, 10**400)),
     Option("retry", "max_delay", NOT_SECONDS, BAD_SECONDS),
     Option("retry", "jitter", (True, [1], b"full"), ("uniform", -0.5, NAN, INF)),
+    Option("retry", "wait", NOT_A_ONE_ARGUMENT_HOOK),
     Option("retry", "deadline", NOT_SECONDS, (0, -3, NAN, -INF, timedelta(0))),
-    Option("retry", "retry_on_result", NOT_A_HOOK),
-    Option("retry", "giveup", NOT_A_HOOK),
-    Option("retry", "on_retry", NOT_A_HOOK),
+    Option("retry", "retry_on_result", NOT_A_ONE_ARGUMENT_HOOK),
+    Option("retry", "giveup", NOT_A_ONE_ARGUMENT_HOOK),
+    Option("retry", "on_retry", NOT_A_ONE_ARGUMENT_HOOK),
+    Option("retry", "before_attempt", NOT_A_ONE_ARGUMENT_HOOK),
+    # Any value is a fallback; a function must take the exception and return the value.
+    Option("retry", "fallback", (_takes_nothing, _takes_two, _async_fallback)),
     Option("retry", "logger", NOT_A_LOGGER),
     Option("retry", "budget", (0.2, "budget", RetryBudget)),
 ]
@@ -142,6 +176,7 @@ OPTIONS: list[Option] = [
     Option("cache_result", "ignore", (3, [3], None), (["nope"],)),
     Option("cache_result", "typed", NOT_A_FLAG),
     Option("cache_result", "version", (1.5, True, b"v")),
+    Option("cache_result", "namespace", (3, b"ns", True), ("", "app:f")),
     Option("cache_result", "backend", ({}, "memory", SQLiteBackend, MemoryBackend)),
     Option("cache_result", "cache_none", NOT_A_FLAG),
     Option("cache_result", "copy", NOT_A_FLAG),
@@ -186,6 +221,30 @@ OPTIONS: list[Option] = [
     Option("Array", "allow_nan", NOT_A_FLAG),
     Option("Array", "allow_inf", NOT_A_FLAG),
     Option("Array", "coerce", NOT_A_FLAG),
+    Option("monitor", "name", (3, b"load"), ("",)),
+    Option(
+        "monitor",
+        "labels",
+        (3, "model=a", {"model": [1]}, {1: "a"}, {"model": None}),
+        ({"function": "f"}, {"1st": "a"}, {"__name__": "a"}, {"my-model": "a"}),
+    ),
+    Option("monitor", "log_level", NOT_A_LEVEL, BAD_LEVELS),
+    Option("monitor", "capture_args", (1, None, 0.5), ("always", "ON_ERROR")),
+    Option("monitor", "system_metrics", NOT_A_FLAG),
+    Option("monitor", "slow", NOT_SECONDS, (*BAD_SECONDS, 0)),
+    Option("monitor", "exporters", (3, "prometheus", [3], [object()])),
+    Option("monitor", "registry", (3, {}, "default", StatsRegistry)),
+    Option("StatsRegistry", "window", NOT_AN_INT, (0, -1)),
+    Option("StatsRegistry", "max_error_types", NOT_AN_INT, (0, -1)),
+    Option("StatsRegistry", "max_names", NOT_AN_INT, (0, -1)),
+    Option("PrometheusExporter", "registry", (3, "default", {})),
+    Option("OpenTelemetryExporter", "tracer_provider", (3, "global")),
+    Option("OpenTelemetryExporter", "meter_provider", (3, "global")),
+    Option("StatsDExporter", "host", (3, None, b"localhost")),
+    Option("StatsDExporter", "port", (8125.0, "8125", True), (0, -1, 65536)),
+    Option("StatsDExporter", "prefix", (3, None), ("", "1st", "my prefix", "a|b")),
+    Option("StatsDExporter", "tags", (3, "env:prod", [3])),
+    Option("JsonFormatter", "fields", ("process", ["process"], (3,))),
 ]
 
 

@@ -74,6 +74,7 @@ def test_light_decorators_load_only_their_modules_and_no_heavy_library() -> None
         "_core",
         "_checks",
         "_events",
+        "_report",
         "_stats",
         "_values",
         "exceptions",
@@ -224,3 +225,36 @@ def test_exported_exceptions_share_one_base_and_survive_pickling() -> None:
         [503],
         4,
     )
+
+
+EXPORTER_LIBRARIES = {"prometheus_client", "opentelemetry"}
+
+
+def test_monitor_imports_no_exporter_library_until_an_exporter_is_made() -> None:
+    """Monitoring, failures (system readings) and reports included: /proc answers, not psutil."""
+    code = textwrap.dedent(
+        """
+        from mlops_decorators import JsonFormatter, PrometheusExporter, StatsDExporter, monitor
+        @monitor(system_metrics=True, capture_args=True)
+        def fails(x):
+            raise ValueError(x)
+        try:
+            fails(1)
+        except ValueError:
+            pass
+        monitor.report()._repr_html_()
+        monitor.snapshot()
+        """
+    )
+    loaded = loaded_after(f"exec({code!r})")
+    heavy = {*HEAVY, *EXPORTER_LIBRARIES} - ({"psutil"} if not Path("/proc").exists() else set())
+    assert not set(loaded["libraries"]) & heavy
+    assert "mlops_decorators.monitoring" in loaded["submodules"]
+
+
+def test_an_exporter_imports_its_library_when_made() -> None:
+    loaded = loaded_after(
+        "from mlops_decorators import OpenTelemetryExporter, PrometheusExporter\n"
+        "        PrometheusExporter(); OpenTelemetryExporter()"
+    )
+    assert set(loaded["libraries"]) >= EXPORTER_LIBRARIES

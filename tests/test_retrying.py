@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import logging
 import os
 import subprocess
@@ -15,10 +16,12 @@ from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
 from typing import Any
+from unittest import mock
 
+import numpy as np
 import pytest
 
-from fakes import FakeClock
+from fakes import FakeClock, fake_retry_seams
 from mlops_decorators.exceptions import RetryExhaustedError
 from mlops_decorators.retrying import (
     RetryBudget,
@@ -28,6 +31,7 @@ from mlops_decorators.retrying import (
     _policy,
     reset_retry_settings,
     retry,
+    retry_context,
     set_retries,
     set_retry_waits,
 )
@@ -82,11 +86,24 @@ def test_empty_call_form_is_the_bare_form(clock: FakeClock) -> None:
     assert flaky.calls == 3
 
 
-def test_positional_option_is_a_clear_type_error() -> None:
-    with pytest.raises(
-        TypeError, match=r"retry\(\) takes keyword arguments only.*positional argument 3"
-    ):
-        retry(3)  # type: ignore[call-overload]
+@pytest.mark.parametrize(
+    ("value", "hint"),
+    [
+        (3, "max_attempts=3"),
+        (np.int64(5), "max_attempts=5"),
+        (ConnectionError, "exceptions=ConnectionError"),
+        ((ConnectionError, TimeoutError), "exceptions=(ConnectionError, TimeoutError)"),
+        (2.5, "option=value"),
+    ],
+)
+def test_positional_option_is_a_type_error_naming_the_option(value: object, hint: str) -> None:
+    """An exception class is callable: it must not be decorated in place of a function."""
+    with pytest.raises(TypeError) as info:
+        retry(value)  # type: ignore[call-overload]
+    message = str(info.value)
+    assert message.startswith("retry() takes keyword arguments only; got the positional argument")
+    assert message.endswith(f"Use @retry({hint}).") or hint == "option=value"
+    assert hint in message
 
 
 def test_success_on_first_attempt_returns_the_value_without_sleeping(clock: FakeClock) -> None:
@@ -440,6 +457,42 @@ def test_note_of_many_attempts_lists_the_first_and_latest_failures(clock: FakeCl
     assert lines[11] == "  ... 79 more failures ..."
     assert lines[12] == "  attempt 90: ConnectionError: failure 90"
     assert lines[21] == "  attempt 99: ConnectionError: failure 99"
+
+
+@pytest.mark.skipif(not HAS_NOTES, reason="PEP 678 notes need Python 3.11")
+def test_an_exception_object_raised_again_keeps_one_give_up_note(clock: FakeClock) -> None:
+    """``Mock(side_effect=error)`` raises the same object on every call: one note, the
+    latest, however many calls gave up on it; notes of others stay."""
+    error = ConnectionError("down")
+    error.add_note("added by the caller")
+    backend = mock.Mock(side_effect=error)
+    fetch = retry(max_attempts=2, delay=0)(backend)
+    for _ in range(50):
+        with pytest.raises(ConnectionError):
+            fetch()
+    assert backend.call_count == 100
+    assert len(error.__notes__) == 2
+    assert error.__notes__[0] == "added by the caller"
+    assert error.__notes__[1].startswith("retry: Mock gave up after 2 attempts")
+
+
+@pytest.mark.skipif(not HAS_NOTES, reason="PEP 678 notes need Python 3.11")
+def test_nested_retries_each_keep_their_own_note_on_a_shared_exception(clock: FakeClock) -> None:
+    error = TimeoutError("slow")
+
+    @retry(max_attempts=2, delay=0)
+    def inner() -> None:
+        raise error
+
+    @retry(max_attempts=3, delay=0)
+    def outer() -> None:
+        inner()
+
+    with pytest.raises(TimeoutError):
+        outer()
+    (inner_note, outer_note) = error.__notes__
+    assert ".inner gave up after 2 attempts" in inner_note
+    assert ".outer gave up after 3 attempts" in outer_note
 
 
 def test_notes_are_skipped_where_python_has_none(clock: FakeClock) -> None:
@@ -1018,9 +1071,46 @@ def test_stats_count_every_outcome(clock: FakeClock) -> None:
         successes=2,
         successes_after_retry=1,
         giveups=2,
+        fallbacks=0,
         budget_refusals=0,
         total_sleep_s=1.0,
     )
+
+
+def test_attempts_read_inside_a_running_call_count_the_finished_ones(clock: FakeClock) -> None:
+    """Each attempt is counted as it ends, like a call: 0, 1, 2 inside attempts 1, 2, 3."""
+    seen: list[int] = []
+
+    @retry(max_attempts=3, delay=0)
+    def fetch() -> str:
+        seen.append(fetch.retry_stats().attempts)
+        if len(seen) < 3:
+            raise ConnectionError
+        return "ok"
+
+    assert fetch() == "ok"
+    assert seen == [0, 1, 2]
+    assert fetch.retry_stats().attempts == 3
+    assert fetch() == "ok"
+    assert seen[3] == 3
+
+
+async def test_attempts_read_inside_running_coroutines_and_blocks(clock: FakeClock) -> None:
+    seen: list[int] = []
+
+    @retry(max_attempts=3, delay=0, retry_on_result=lambda r: r is None)
+    async def fetch() -> str | None:
+        seen.append(fetch.retry_stats().attempts)
+        return None if len(seen) < 3 else "ok"
+
+    assert await fetch() == "ok"
+    context = retry_context(max_attempts=3, delay=0)
+    for attempt in context:
+        with attempt:
+            seen.append(context.retry_stats().attempts)
+            if attempt.number < 3:
+                raise TimeoutError
+    assert seen == [0, 1, 2, 0, 1, 2]
 
 
 def test_stats_are_exact_under_threads() -> None:
@@ -1204,7 +1294,11 @@ def test_import_is_light(statement: str) -> None:
     ("kwargs", "error", "message"),
     [
         ({"max_attempts": 0}, ValueError, r"max_attempts must be an int >= 1, got 0"),
-        ({"max_attempts": 2.5}, TypeError, r"max_attempts must be an int >= 1, got float 2.5"),
+        (
+            {"max_attempts": 2.5},
+            TypeError,
+            r"max_attempts must be an int >= 1 or None, got float 2.5",
+        ),
         ({"delay": -1}, ValueError, r"delay must be >= 0 seconds, got -1"),
         ({"delay": "1s"}, TypeError, r"delay must be a number of seconds or a timedelta"),
         ({"backoff": 0.5}, ValueError, r"backoff must be a finite number >= 1, got 0.5"),
@@ -1227,9 +1321,14 @@ def test_import_is_light(statement: str) -> None:
         ({"exceptions": (OSError, str)}, TypeError, r"\(<class 'str'> is not an exception class\)"),
         ({"exceptions": ()}, TypeError, r"non-empty tuple"),
         ({"exceptions": "OSError"}, TypeError, r"exceptions must be .* got str 'OSError'"),
-        ({"retry_on_result": 3}, TypeError, r"retry_on_result must be callable or None, got int 3"),
-        ({"giveup": "yes"}, TypeError, r"giveup must be callable or None"),
-        ({"on_retry": 1}, TypeError, r"on_retry must be callable or None"),
+        (
+            {"retry_on_result": 3},
+            TypeError,
+            r"retry_on_result must be a callable taking one argument \(r -> bool\) or None, "
+            r"got int 3",
+        ),
+        ({"giveup": "yes"}, TypeError, r"giveup must be a callable taking one argument"),
+        ({"on_retry": 1}, TypeError, r"on_retry must be a callable taking one argument"),
         ({"logger": print}, TypeError, r"logger must be a logging.Logger, a logger name or None"),
         ({"budget": 0.2}, TypeError, r"budget must be a RetryBudget or None, got float 0.2"),
     ],
@@ -1239,6 +1338,113 @@ def test_bad_arguments_fail_at_decoration(
 ) -> None:
     with pytest.raises(error, match=message):
         retry(**kwargs)
+
+
+def _no_argument() -> bool:
+    return True
+
+
+def _two_arguments(first: object, second: object) -> bool:
+    return True
+
+
+def _keyword_only(*, exc: object) -> bool:
+    return True
+
+
+@pytest.mark.parametrize(
+    "option", ["exceptions", "giveup", "retry_on_result", "on_retry", "before_attempt", "wait"]
+)
+@pytest.mark.parametrize(
+    "hook", [_no_argument, _two_arguments, _keyword_only, lambda: True, str.join]
+)
+def test_a_hook_that_cannot_take_one_argument_fails_at_decoration(
+    option: str, hook: Callable[..., Any]
+) -> None:
+    calls = []
+
+    with pytest.raises(TypeError) as info:
+
+        @retry(**{option: hook})
+        def fetch() -> None:
+            calls.append(1)
+            raise ConnectionError
+
+    assert str(info.value).startswith(f"{option} must be ")
+    assert "one argument" in str(info.value) or "predicate exc -> bool" in str(info.value)
+    assert repr(hook) in str(info.value)
+    assert calls == []
+    with pytest.raises(TypeError, match=f"^{option} must be "):
+        retry_context(**{option: hook})
+
+
+def test_a_fallback_function_that_cannot_take_the_exception_fails_at_decoration() -> None:
+    with pytest.raises(TypeError, match=r"^fallback must be a callable taking one argument"):
+        retry(fallback=_no_argument)
+
+
+class _Predicate:
+    def __call__(self, exc: BaseException) -> bool:
+        return isinstance(exc, ConnectionError)
+
+    def check(self, exc: BaseException) -> bool:
+        return True
+
+
+@pytest.mark.parametrize(
+    "hook",
+    [
+        lambda exc: True,
+        lambda *args: True,
+        lambda exc, retries=3: True,
+        _Predicate(),
+        _Predicate().check,  # bound: its receiver is not an argument
+        functools.partial(_two_arguments, "first"),
+        callable,  # a builtin of one argument
+        bool,  # a class whose signature cannot be read
+    ],
+)
+def test_hooks_of_one_argument_are_accepted(clock: FakeClock, hook: Callable[..., Any]) -> None:
+    predicate = Exception if isinstance(hook, type) else hook  # a class is an exception filter
+    fn = retry(exceptions=predicate, giveup=hook, on_retry=hook, before_attempt=hook, delay=0)(
+        Flaky(failures=0)
+    )
+    assert fn() == "ok"
+
+
+@pytest.mark.parametrize(
+    "numeric",
+    [
+        {"max_attempts": np.int64(4)},
+        {"max_attempts": np.int32(4), "delay": np.float64(1.0)},
+        {"delay": np.int64(1), "backoff": np.float32(1.0), "max_delay": np.float64(10)},
+        {"jitter": np.float64(0.0), "deadline": np.int64(100)},
+        {"deadline": np.float64(100.0), "max_attempts": None},
+    ],
+)
+def test_numpy_numbers_are_accepted_like_ints_and_floats(
+    clock: FakeClock, numeric: dict[str, Any]
+) -> None:
+    plain = {k: v if v is None else v.item() for k, v in numeric.items()}
+    results = []
+    for options in (numeric, plain):
+        with fake_retry_seams() as fake:
+            fn = retry(**{"max_attempts": 4, "delay": 1, "backoff": 1, "jitter": None, **options})(
+                Flaky(failures=3)
+            )
+            results.append((fn(), fake.sleeps))
+    assert results[0] == results[1]
+    assert results[0][0] == "ok"
+    assert len(results[0][1]) == 3
+
+
+def test_numpy_numbers_are_accepted_by_the_budget_and_as_retry_after(clock: FakeClock) -> None:
+    budget = RetryBudget(ratio=np.float64(0.5), min_retries_per_s=np.int64(1), window=np.int32(10))
+    assert (budget.ratio, budget.min_retries_per_s, budget.window) == (0.5, 1.0, 10.0)
+    error = ThrottledError(retry_after=np.int64(3))
+    fn = retry(max_attempts=2, delay=60, max_delay=60, budget=budget)(Flaky(1, lambda m: error))
+    assert fn() == "ok"
+    assert clock.sleeps == [3.0]
 
 
 def test_budget_argument_accepts_a_budget(clock: FakeClock) -> None:

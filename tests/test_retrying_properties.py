@@ -173,3 +173,52 @@ def test_jitter_bounds_per_mode(
         else:
             assert base - eps <= wait <= min(max_delay, base + jitter) + eps
         previous = wait
+
+
+# Eighths of a second: sums are exact in floating point, so the time with waits skipped and the
+# time with waits slept (added up in another order) compare equal at every boundary.
+eighths = st.integers(min_value=0, max_value=160).map(lambda n: n / 8)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    waits=st.lists(eighths, min_size=1, max_size=30),
+    # Each attempt takes some time: with a fake clock, zero-time attempts never reach it.
+    durations=st.lists(eighths.filter(bool), min_size=1, max_size=30),
+    max_delay=eighths,
+    deadline=eighths.filter(bool),
+)
+def test_custom_waits_until_a_deadline_keep_every_bound_with_waits_on_or_off(
+    waits: list[float], durations: list[float], max_delay: float, deadline: float
+) -> None:
+    """With ``max_attempts=None`` only the deadline ends the retrying: no wait exceeds
+    ``max_delay``, no attempt starts at or after the deadline, and with waits off the same
+    attempts are made (the waits skipped still count), none of them slept."""
+
+    def run(waits_on: bool) -> tuple[list[float], list[float]]:
+        """The attempts' start times (from 0) and the sleeps of one call."""
+        starts: list[float] = []
+        with fake_retry_seams(start=0.0) as clock:
+
+            @retry(
+                max_attempts=None,
+                deadline=deadline,
+                max_delay=max_delay,
+                wait=lambda state: waits[(state.attempt - 1) % len(waits)],
+            )
+            def attempt() -> None:
+                starts.append(clock.now)
+                clock.advance(durations[(len(starts) - 1) % len(durations)])
+                raise TimeoutError
+
+            _policy.settings.waits = waits_on
+            with contextlib.suppress(TimeoutError):
+                attempt()
+        return starts, clock.sleeps
+
+    starts, sleeps = run(waits_on=True)
+    assert all(wait <= max_delay for wait in sleeps)
+    assert all(start < deadline for start in starts)
+    starts_without_waits, no_sleeps = run(waits_on=False)
+    assert no_sleeps == []
+    assert len(starts_without_waits) == len(starts)

@@ -18,8 +18,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from fakes import run_in_threads
+from mlops_decorators import _stats
 from mlops_decorators._stats import (
     DEFAULT_WINDOW,
+    DURATION_BUCKETS_S,
+    MAX_ERROR_MESSAGE,
     OTHER_ERRORS,
     OTHER_NAMES,
     SUMMARY_FIELDS,
@@ -28,6 +31,7 @@ from mlops_decorators._stats import (
     DurationWindow,
     Registry,
     Series,
+    combine,
     default_registry,
     percentile,
 )
@@ -460,3 +464,159 @@ def test_timer_records_into_the_default_registry() -> None:
             fails()
     stats = default_registry.series(fails.__qualname__).snapshot()
     assert (stats.count, dict(stats.errors), stats.in_progress) == (2, {"LookupError": 2}, 0)
+
+
+# -- label sets, histogram, last error, resources, combine, claim ----------------------------
+
+
+@given(st.lists(st.integers(min_value=0, max_value=10**12), max_size=600))
+def test_histogram_counts_durations_at_most_each_bound(durations: list[int]) -> None:
+    window = DurationWindow()
+    for ns in durations:
+        window.record(ns)
+    expected = [sum(ns <= round(b * 1e9) for ns in durations) for b in DURATION_BUCKETS_S]
+    assert window.histogram() == (*expected, len(durations))
+    window.reset()
+    assert set(window.histogram()) == {0}
+
+
+def test_label_sets_are_separate_series_sorted_in_snapshots() -> None:
+    registry = Registry()
+    b, a = (("model", "b"),), (("model", "a"),)
+    registry.series("fit", b).record(1)
+    registry.series("fit", a).record(1)
+    registry.series("fit", a).record(2)
+    registry.series("eval").record(1)
+    assert [(s.name, dict(s.labels), s.count) for s in registry.snapshots()] == [
+        ("eval", {}, 1),
+        ("fit", {"model": "a"}, 2),
+        ("fit", {"model": "b"}, 1),
+    ]
+    assert [s.name for s in registry.snapshots(names={"eval"})] == ["eval"]
+    assert repr(registry.series("fit", a)) == "Series('fit', (('model', 'a'),))"
+    assert registry.series("fit", a) is not registry.series("fit")
+
+
+def test_last_error_keeps_the_latest_message_cut_and_its_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(_stats.time, "time", lambda: 1234.5)
+    series = Registry().series("load")
+    assert series.snapshot().last_error is None
+    series.failed(KeyError("first"))
+    series.failed(ValueError("x" * 1000))
+    last = series.snapshot().last_error
+    assert last is not None
+    assert (last.type, last.time) == ("ValueError", 1234.5)
+    assert last.message == "x" * MAX_ERROR_MESSAGE + "...(1000 chars)"
+
+    class UnprintableError(Exception):
+        def __str__(self) -> str:
+            raise RuntimeError("no")
+
+    series.failed(UnprintableError())
+    last = series.snapshot().last_error
+    assert last is not None
+    assert last.message == "<str() failed: RuntimeError>"
+    series.reset()
+    assert series.snapshot().last_error is None
+
+
+def test_resources_add_cpu_and_keep_the_largest_rss_growth() -> None:
+    series = Registry().series("step")
+    series.used(250_000_000, 100)
+    series.used(500_000_000, -40)
+    series.used(0, 60)
+    stats = series.snapshot()
+    assert (stats.cpu_s, stats.max_rss_delta_bytes) == (0.75, 100)
+    series.reset()
+    assert (series.snapshot().cpu_s, series.snapshot().max_rss_delta_bytes) == (0.0, 0)
+
+
+def test_counted_as_names_the_error_type_or_other() -> None:
+    series = Registry(max_error_types=1).series("fn")
+    series.failed(KeyError())
+    series.failed(ValueError())
+    assert series.counted_as(KeyError()) == "KeyError"
+    assert series.counted_as(ValueError()) == OTHER_ERRORS
+
+
+@given(st.lists(st.lists(st.integers(min_value=1, max_value=10**10), max_size=40), max_size=5))
+def test_combine_adds_series_up(windows: list[list[int]]) -> None:
+    registry = Registry()
+    series = [registry.series("fn", (("set", str(i)),)) for i in range(len(windows))]
+    for one, durations in zip(series, windows, strict=True):
+        for ns in durations:
+            one.record(ns)
+        one.failed(KeyError())
+        one.start()
+        one.used(1_000, len(durations))
+    combined = combine("fn", series)
+    every = sorted(ns / 1e9 for durations in windows for ns in durations)
+    assert combined.count == len(every)
+    assert combined.total_s == pytest.approx(sum(every))
+    assert combined.max_s == (every[-1] if every else 0.0)
+    assert combined.min_s == (every[0] if every else 0.0)
+    assert combined.p50_s == pytest.approx(percentile(every, 50))
+    assert dict(combined.errors) == ({"KeyError": len(windows)} if windows else {})
+    assert combined.in_progress == len(windows)
+    histograms = [s.durations.histogram() for s in series]
+    expected = tuple(sum(h[i] for h in histograms) for i in range(len(DURATION_BUCKETS_S) + 1))
+    assert combined.buckets == expected
+    assert combined.cpu_s == pytest.approx(len(windows) * 1e-6)
+    assert combined.max_rss_delta_bytes == max(map(len, windows), default=0)
+    assert dict(combined.labels) == {}
+
+
+def test_combine_keeps_the_latest_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    now = iter([2.0, 1.0])
+    monkeypatch.setattr(_stats.time, "time", lambda: next(now))
+    registry = Registry()
+    late, early = registry.series("fn", (("a", "1"),)), registry.series("fn", (("a", "2"),))
+    late.failed(KeyError("late"))
+    early.failed(ValueError("early"))
+    last = combine("fn", [late, early]).last_error
+    assert last is not None
+    assert last.message == "'late'"
+
+
+def test_claim_gives_a_name_to_one_function() -> None:
+    registry = Registry()
+    code_a, code_b = object(), object()
+    assert registry.claim("predict", "app:predict", code_a) == "predict"
+    registry.series("predict").record(1)
+    # The same definition decorated again shares its series.
+    assert registry.claim("predict", "app:predict", code_a) == "predict"
+    assert registry.series("predict").snapshot().count == 1
+    # A redefinition of the same function (a re-run cell) starts afresh.
+    old = registry.series("predict")
+    assert registry.claim("predict", "app:predict", code_b) == "predict"
+    assert registry.snapshots() == []
+    assert registry.series("predict") is not old
+    # Another function with the same name gets its dotted qualified name.
+    assert registry.claim("predict", "jobs:predict", object()) == "jobs.predict"
+    # And a name something records under without a claim (a timer) is not taken over.
+    registry.series("load").record(1)
+    assert registry.claim("load", "app:load", object()) == "app.load"
+
+
+def test_claim_numbers_names_when_the_dotted_one_is_taken_too() -> None:
+    registry = Registry()
+    assert registry.claim("app.run", "x:y", object()) == "app.run"
+    assert registry.claim("run", "app:run", object()) == "run"
+    assert registry.claim("app.run", "app:run#", object()) == "app.run#"
+    registry.series("busy").record(1)
+    registry.series("m.busy").record(1)
+    assert registry.claim("busy", "m:busy", object()) == "m.busy#2"
+
+
+def test_claim_for_recorders_that_share_names() -> None:
+    registry = Registry()
+    assert registry.claim("load", "timer") == "load"
+    registry.series("load").record(1)
+    assert registry.claim("load", "timer") == "load"  # timers share a name
+    assert registry.claim("load", "app:load", object()) == "app.load"  # a function does not
+    registry.claim("predict", "app:predict", object())
+    assert registry.claim("predict", "timer") == "timer.predict"  # nor with a function
+    registry.reset()  # drops the timers' series nobody holds, and so frees their names
+    assert registry.claim("load", "jobs:load", object()) == "load"

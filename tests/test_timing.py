@@ -661,7 +661,7 @@ async def test_shared_block_timer_across_tasks_has_no_cross_talk(
 
 def test_get_timer_stats_report_and_reset(clock: FakeClock) -> None:
     assert get_timer_stats() == {}
-    assert timer_report() == "no timings recorded"
+    assert timer_report() == "no calls recorded"
 
     @timer("train")
     def train() -> None:
@@ -676,8 +676,20 @@ def test_get_timer_stats_report_and_reset(clock: FakeClock) -> None:
     assert stats["train"] == train.timer_stats()
 
     lines = timer_report().splitlines()
-    assert lines[0].split() == ["name", "calls", "total", "mean", "p50", "p95", "p99", "max"]
-    assert lines[1].split()[:2] == ["train", "2"]  # slowest total first
+    assert lines[0].split() == [
+        "name",
+        "calls",
+        "errors",
+        "error",
+        "rate",
+        "total",
+        "mean",
+        "p50",
+        "p95",
+        "p99",
+        "max",
+    ]
+    assert lines[1].split()[:4] == ["train", "2", "0", "0.0%"]  # slowest total first
     assert "4 s" in lines[1]
     assert lines[2].split()[:2] == ["evaluate", "1"]
     assert "500 ms" in lines[2]

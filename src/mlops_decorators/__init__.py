@@ -3,8 +3,8 @@
 Every public name is importable from the package top level, lazily: ``import
 mlops_decorators`` imports none of the submodules, and ``from mlops_decorators import
 timer`` imports only the module that defines `timer`. Heavy dependencies (numpy, pydantic,
-psutil, redis, prometheus_client) are imported by the decorators that need them, when first
-needed.
+psutil, redis, prometheus_client, opentelemetry) are imported by the decorators that need
+them, when first needed.
 
 Example:
     >>> from mlops_decorators import log_calls, timer
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
+    from ._report import StatsReport
     from .caching import (
         CacheBackend,
         CacheInfo,
@@ -36,6 +37,8 @@ if TYPE_CHECKING:
         cache_info,
         cache_invalidate,
         cache_result,
+        reset_cache_settings,
+        set_caching,
     )
     from .call_logging import DEFAULT_REDACT, log_calls
     from .exceptions import (
@@ -51,6 +54,21 @@ if TYPE_CHECKING:
         MemoryReading,
         memory_guard,
         memory_guard_stats,
+    )
+    from .monitoring import (
+        CallObserver,
+        Exporter,
+        JsonFormatter,
+        LastError,
+        Monitor,
+        MonitoredSeries,
+        MonitorStats,
+        OpenTelemetryExporter,
+        PrometheusExporter,
+        StatsDExporter,
+        StatsRegistry,
+        monitor,
+        monitor_stats,
     )
     from .retrying import (
         Attempt,
@@ -88,6 +106,8 @@ _EXPORTS: dict[str, str] = {
     "cache_info": "caching",
     "cache_invalidate": "caching",
     "cache_result": "caching",
+    "reset_cache_settings": "caching",
+    "set_caching": "caching",
     "DEFAULT_REDACT": "call_logging",
     "log_calls": "call_logging",
     "InputValidationError": "exceptions",
@@ -100,6 +120,20 @@ _EXPORTS: dict[str, str] = {
     "MemoryReading": "memory",
     "memory_guard": "memory",
     "memory_guard_stats": "memory",
+    "CallObserver": "monitoring",
+    "Exporter": "monitoring",
+    "JsonFormatter": "monitoring",
+    "LastError": "monitoring",
+    "Monitor": "monitoring",
+    "MonitoredSeries": "monitoring",
+    "MonitorStats": "monitoring",
+    "OpenTelemetryExporter": "monitoring",
+    "PrometheusExporter": "monitoring",
+    "StatsDExporter": "monitoring",
+    "StatsRegistry": "monitoring",
+    "monitor": "monitoring",
+    "monitor_stats": "monitoring",
+    "StatsReport": "_report",
     "Attempt": "retrying",
     "RetryBudget": "retrying",
     "RetryContext": "retrying",
@@ -130,14 +164,23 @@ __all__ = [
     "Attempt",
     "CacheBackend",
     "CacheInfo",
+    "CallObserver",
+    "Exporter",
     "GpuReading",
     "InputValidationError",
+    "JsonFormatter",
+    "LastError",
     "MemoryBackend",
     "MemoryGuardError",
     "MemoryGuardStats",
     "MemoryProbe",
     "MemoryReading",
     "MlopsDecoratorsError",
+    "Monitor",
+    "MonitorStats",
+    "MonitoredSeries",
+    "OpenTelemetryExporter",
+    "PrometheusExporter",
     "RedisBackend",
     "RetryBudget",
     "RetryContext",
@@ -145,6 +188,9 @@ __all__ = [
     "RetryState",
     "RetryStats",
     "SQLiteBackend",
+    "StatsDExporter",
+    "StatsRegistry",
+    "StatsReport",
     "Timer",
     "TimerStats",
     "ValidationStats",
@@ -157,11 +203,15 @@ __all__ = [
     "log_calls",
     "memory_guard",
     "memory_guard_stats",
+    "monitor",
+    "monitor_stats",
+    "reset_cache_settings",
     "reset_retry_settings",
     "reset_timer_stats",
     "retry",
     "retry_context",
     "retry_stats",
+    "set_caching",
     "set_retries",
     "set_retry_waits",
     "timer",

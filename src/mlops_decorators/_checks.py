@@ -31,6 +31,8 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
+from ._core import CallSignature
+
 if TYPE_CHECKING:
     from typing import Concatenate
 
@@ -468,6 +470,43 @@ def logger(name: str, value: object, default: str) -> logging.Logger:
     if isinstance(value, logging.Logger):
         return value
     raise wrong_type(name, "a logging.Logger, a logger name or None", value)
+
+
+def hook(name: str, value: object, what: str) -> Callable[..., Any]:
+    """Return `value` if it is callable with one positional argument (a predicate or a hook).
+
+    A hook that cannot take the argument it will be given fails here, when the decorator is
+    applied, not at the first failure it was meant to handle. A callable whose signature
+    cannot be read (some builtins and classes) is accepted.
+
+    Args:
+        name: The parameter's name.
+        value: The value given.
+        what: What the hook is called with and returns, for the message (``"exc -> bool"``).
+
+    Returns:
+        `value`, unchanged.
+
+    Raises:
+        TypeError: `value` is not callable, or not with one positional argument.
+
+    Example:
+        >>> def stop() -> bool:
+        ...     return True
+        >>> hook("giveup", stop, "exc -> bool")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        TypeError: giveup must be a callable taking one argument (exc -> bool), got function ...
+    """
+    allowed = f"a callable taking one argument ({what})"
+    if not callable(value):
+        raise wrong_type(name, allowed, value)
+    signature = CallSignature(value)
+    if signature.readable:
+        try:
+            signature.signature.bind(None)
+        except TypeError:
+            raise wrong_type(name, allowed, value) from None
+    return value
 
 
 def optional_callable(name: str, value: Callable[..., Any] | None) -> Callable[..., Any] | None:

@@ -400,6 +400,23 @@ class CallSignature:
             arguments.pop(self.receiver, None)
         return arguments
 
+    def passed(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+        """The arguments a call passed, by parameter name (receiver and defaults left out),
+        for logs: ``arg0``, ``arg1``... and the keywords when the call does not fit the
+        signature (it is about to raise `TypeError` itself).
+
+        Example:
+            >>> def scale(x: int, factor: int = 2) -> int: ...
+            >>> CallSignature(scale).passed((3,), {})
+            {'x': 3}
+            >>> CallSignature(scale).passed((1, 2, 3), {})
+            {'arg0': 1, 'arg1': 2, 'arg2': 3}
+        """
+        try:
+            return self.bind(args, kwargs, apply_defaults=False)
+        except TypeError:
+            return {f"arg{i}": value for i, value in enumerate(args)} | kwargs
+
     def by_name(
         self, target: Callable[..., Any], option: str, function: str
     ) -> Callable[[tuple[Any, ...], dict[str, Any]], Any]:

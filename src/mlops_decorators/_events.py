@@ -44,6 +44,15 @@ MEMORY_LIMIT_FILE = "memory_limit_file"
 MEMORY_ESTIMATE = "memory_estimate"
 #: Highest resident memory (bytes) seen during a call.
 MEMORY_PEAK_RSS = "memory_peak_rss"
+#: The call's label set (``monitor(labels=...)``): key -> value.
+LABELS = "labels"
+#: CPU time the call used, in seconds (``monitor(system_metrics=True)``).
+CPU_S = "cpu_s"
+#: Growth of the process's resident set size over the call, in bytes (may be negative).
+RSS_DELTA_BYTES = "rss_delta_bytes"
+#: The state of the system when a call failed: process RSS and CPU time, available memory
+#: and where that figure comes from (host or cgroup).
+SYSTEM = "system"
 
 logging.getLogger(__package__).addHandler(logging.NullHandler())
 

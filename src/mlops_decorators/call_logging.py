@@ -61,11 +61,7 @@ class _CallLog:
 
     def arguments(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, str]:
         """Summaries of the arguments as the function sees them (receiver left out)."""
-        try:
-            named = self.signature.bind(args, kwargs, apply_defaults=False)
-        except TypeError:  # a bad call: show what was passed, the call itself will raise
-            named = {f"arg{i}": value for i, value in enumerate(args)} | kwargs
-        return self.values.arguments(named)
+        return self.values.arguments(self.signature.passed(args, kwargs))
 
     def started(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> int:
         extra = call_fields(self.name)

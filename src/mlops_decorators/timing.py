@@ -30,6 +30,7 @@ from ._core import (
     qualified_name,
 )
 from ._events import ELAPSED_S, ITEMS, RateLimit, call_fields
+from ._report import StatsReport
 from ._stats import SUMMARY_FIELDS, CallStats, DurationSummary, default_registry
 from ._values import format_duration, plural
 
@@ -53,6 +54,8 @@ __all__ = [
 ]
 
 _CONTEXT_NAME = "timer"
+# Who records under a timer's name (`Registry.claim`): timers share names with each other.
+_TIMERS = "timer"
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,31 +134,23 @@ def reset_timer_stats() -> None:
     _exited_elsewhere.reset()
 
 
-def timer_report() -> str:
-    """A fixed-width text table of every timer's statistics, for terminals and notebooks.
+def timer_report() -> StatsReport:
+    """A table of every name's statistics in the registry timers record into (the one
+    ``monitor`` shares), for terminals and notebooks.
 
     Returns:
-        One header line and one line per name, slowest total first.
+        A `StatsReport`: ``print()`` it for fixed-width text (one line per name, slowest total
+        first); as a notebook cell's last expression it renders as an HTML table.
 
     Example:
         >>> reset_timer_stats()
         >>> with timer("load"):
         ...     pass
         >>> print(timer_report())  # doctest: +ELLIPSIS +NORMALIZE_WHITESPACE
-        name calls total mean p50 p95 p99 max
-        load 1 ...
+        name calls errors error rate total mean p50 p95 p99 max
+        load 1 0 0.0% ...
     """
-    stats = sorted(get_timer_stats().values(), key=lambda s: s.total_s, reverse=True)
-    if not stats:
-        return "no timings recorded"
-    width = max(4, *(len(s.name) for s in stats))
-    columns = ("total", "mean", "p50", "p95", "p99", "max")
-    lines = [f"{'name':<{width}}  calls  " + "  ".join(f"{c:>9}" for c in columns)]
-    for s in stats:
-        durations = (s.total_s, s.mean_s, s.p50_s, s.p95_s, s.p99_s, s.max_s)
-        cells = "  ".join(f"{format_duration(d):>9}" for d in durations)
-        lines.append(f"{s.name:<{width}}  {s.count:>5}  {cells}")
-    return "\n".join(lines)
+    return StatsReport(default_registry.snapshots())
 
 
 class _Recorder:
@@ -166,10 +161,11 @@ class _Recorder:
     def __init__(
         self, name: str, logger: logging.Logger, level: int, threshold_s: float | None
     ) -> None:
-        self.name = name
         self.logger = logger
         self.level = level
-        self.series = default_registry.series(name)
+        # Timers share names with each other, never with a monitored function.
+        self.name = default_registry.claim(name, _TIMERS)
+        self.series = default_registry.series(self.name)
         self._threshold_ns = round((threshold_s or 0.0) * 1e9)
         self._record = self.series.record
         self._is_enabled = logger.isEnabledFor
@@ -369,17 +365,21 @@ class Timer:
         index = len(blocks) - 1
         while index >= 0 and blocks[index][0] is not self:  # left open in a suspended generator
             index -= 1
-        if self._context_recorder is None:
-            self._context_recorder = self._recorder(self.name or _CONTEXT_NAME, __name__)
+        recorder = self._block_recorder()
         if index < 0:  # entered in another thread or task: its start is out of reach
-            self._context_recorder.lost()
+            recorder.lost()
             return
         start = blocks[index][1]
         _open_blocks.set(blocks[:index] + blocks[index + 1 :])
         if exc is None:
-            self._context_recorder.done(end - start)
+            recorder.done(end - start)
         else:
-            self._context_recorder.failed(end - start, exc)
+            recorder.failed(end - start, exc)
+
+    def _block_recorder(self) -> _Recorder:
+        if self._context_recorder is None:
+            self._context_recorder = self._recorder(self.name or _CONTEXT_NAME, __name__)
+        return self._context_recorder
 
     def stats(self) -> TimerStats:
         """Statistics of this timer's name (for the context-manager form).
@@ -393,7 +393,7 @@ class Timer:
             >>> t.stats().count >= 1
             True
         """
-        return _timer_stats(default_registry.series(self.name or _CONTEXT_NAME).snapshot())
+        return self._block_recorder().stats()
 
 
 @overload

@@ -1,10 +1,13 @@
-"""Fixtures for the cache tests: captured cache warnings and a real, throwaway redis-server."""
+"""Fixtures for the cache tests: captured cache warnings and real, throwaway redis-servers
+(one answering, one hung)."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
+import signal
 import subprocess
 import time
 from collections.abc import Iterator
@@ -28,9 +31,9 @@ def _unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
-@pytest.fixture(scope="session")
-def redis_url() -> Iterator[str]:
-    """URL of a fresh redis-server on a free loopback port, stopped after the session."""
+@contextlib.contextmanager
+def _redis_server() -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """A fresh redis-server on a free loopback port, answering PING; stopped on exit."""
     try:
         import redis
     except ImportError:  # pragma: no cover -- installed with the redis extra
@@ -68,11 +71,27 @@ def redis_url() -> Iterator[str]:
                 if time.monotonic() > deadline or process.poll() is not None:
                     pytest.fail(f"redis-server on port {port} did not answer PING")
                 time.sleep(0.02)
-        yield url
+        yield url, process
     finally:
         client.close()
+        process.send_signal(signal.SIGCONT)  # a paused server cannot act on SIGTERM
         process.terminate()
         process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """URL of a fresh redis-server on a free loopback port, stopped after the session."""
+    with _redis_server() as (url, _):
+        yield url
+
+
+@pytest.fixture
+def hung_redis_url() -> Iterator[str]:
+    """URL of a redis-server paused with SIGSTOP: it accepts connections, never answers."""
+    with _redis_server() as (url, process):
+        process.send_signal(signal.SIGSTOP)
+        yield url
 
 
 @pytest.fixture

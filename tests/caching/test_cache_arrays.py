@@ -104,3 +104,25 @@ async def test_async_arrays_read_only() -> None:
 
     assert not (await ones(2)).flags.writeable
     assert not (await ones(2)).flags.writeable
+
+
+def test_max_bytes_weighs_containers_by_their_arrays() -> None:
+    """A tuple of arrays weighed by sys.getsizeof of the tuple: max_bytes=10 MB held 160 MB."""
+    mb = 1024 * 1024
+
+    @cache_result(max_bytes=10 * mb, maxsize=None)
+    def batch(i: int) -> tuple[np.ndarray, dict[str, list[np.ndarray]]]:
+        return np.zeros(mb, dtype=np.uint8), {"parts": [np.zeros(mb, dtype=np.uint8)] * 2}
+
+    for i in range(16):
+        batch(i)
+    info = batch.cache_info()
+    assert info.currsize == 4  # 2 MB each (the list holds one array twice): 4 x 2 <= 10 < 5 x 2
+    assert info.evictions == 12
+
+    @cache_result(max_bytes=10 * mb)
+    def too_big(i: int) -> list[np.ndarray]:
+        return [np.zeros(6 * mb, dtype=np.uint8), np.zeros(6 * mb, dtype=np.uint8)]
+
+    too_big(1)
+    assert too_big.cache_info().currsize == 0  # 12 MB: returned, not cached

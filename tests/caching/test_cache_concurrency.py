@@ -174,27 +174,66 @@ def test_async_function_used_from_two_loops() -> None:
     assert value.cache_info().hits == 1
 
 
-def test_async_flight_of_another_event_loop_is_not_awaited() -> None:
-    started, release = threading.Event(), threading.Event()
+@pytest.mark.parametrize("loops", [2, 4])
+def test_one_run_per_key_across_event_loops(loops: int) -> None:
+    """Tasks of several loops, each in its own thread, share one flight per key."""
+    tasks = 50
+    release = threading.Event()
     calls: list[int] = []
-    results: list[int] = []
 
     @cache_result
     async def load(x: int) -> int:
         calls.append(x)
-        if len(calls) == 1:
-            started.set()
-            await asyncio.to_thread(release.wait, 10)
+        await asyncio.to_thread(release.wait, 10)
         return x
 
-    thread = threading.Thread(target=lambda: results.append(asyncio.run(load(1))))
-    thread.start()
+    async def gather() -> list[int]:
+        return await asyncio.gather(*(load(1) for _ in range(tasks)))
+
+    threads, results = start_threads(lambda: asyncio.run(gather()), loops)
+    try:
+        # Every task but the leader waits: none may finish before the release.
+        wait_until(lambda: load.cache_info().single_flight_waits == loops * tasks - 1)
+    finally:
+        release.set()
+        for thread in threads:
+            thread.join()
+    assert results == [[1] * tasks] * loops
+    assert calls == [1]
+    assert load.cache_info().misses == 1
+
+
+def test_cancelled_waiter_of_another_loop_does_not_cancel_the_leader() -> None:
+    started, release = threading.Event(), threading.Event()
+
+    @cache_result
+    async def load(x: int) -> int:
+        started.set()
+        await asyncio.to_thread(release.wait, 10)
+        return x
+
+    threads, results = start_threads(lambda: asyncio.run(load(1)), 1)
     assert started.wait(10)
-    assert asyncio.run(load(1)) == 1  # its future belongs to the other loop: compute here
-    release.set()
-    thread.join()
+
+    async def cancel_a_waiter() -> None:
+        waiter = asyncio.create_task(load(1))
+        for _ in range(10_000):  # bounded: at most about 10 s
+            if load.cache_info().single_flight_waits == 1:
+                break
+            await asyncio.sleep(0.001)
+        assert load.cache_info().single_flight_waits == 1
+        waiter.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiter
+
+    try:
+        asyncio.run(cancel_a_waiter())
+    finally:
+        release.set()
+        threads[0].join()
     assert results == [1]
-    assert len(calls) == 2
+    assert asyncio.run(load(1)) == 1  # stored by the leader: a hit
+    assert load.cache_info().misses == 1
 
 
 def test_cache_info_while_instances_die_in_other_threads() -> None:

@@ -7,6 +7,7 @@ import dataclasses
 import datetime
 import enum
 import inspect
+import struct
 import uuid
 from typing import Any
 
@@ -17,7 +18,14 @@ from hypothesis import strategies as st
 
 from mlops_decorators._core import CallSignature, qualified_name
 from mlops_decorators.caching import cache_result
-from mlops_decorators.caching._keys import KeyMaker, UnkeyableError, normalise, stable_digest
+from mlops_decorators.caching._keys import (
+    KeyMaker,
+    UnkeyableError,
+    _encode,
+    _Tag,
+    normalise,
+    stable_digest,
+)
 
 
 def keys_of(fn: Any, **options: Any) -> KeyMaker:
@@ -226,13 +234,12 @@ class Name(str):
 
 
 def test_stable_digest_is_canonical() -> None:
-    def digest(value: Any, typed: bool = False) -> str:
-        return stable_digest("ns", normalise(value), typed=typed)
+    def digest(value: Any) -> str:
+        return stable_digest("ns", normalise(value))
 
     assert digest({3, 1, 2}) == digest({1, 2, 3})
     assert digest({"a": 1, "b": 2}) == digest({"b": 2, "a": 1})
     assert digest(1) == digest(1.0) == digest(True)
-    assert digest(1, typed=True) != digest(True, typed=True)
     assert digest(1.5) != digest(1)
     assert digest("1") != digest(1) != digest(b"1")
     assert digest(None) != digest(0)
@@ -266,17 +273,13 @@ def test_pydantic_frozen_model_stable_digest() -> None:
         model_config = ConfigDict(frozen=True)
         a: int
 
-    assert stable_digest("n", Frozen(a=1), typed=False) == stable_digest(
-        "n", Frozen(a=1), typed=False
-    )
-    assert stable_digest("n", Frozen(a=1), typed=False) != stable_digest(
-        "n", Frozen(a=2), typed=False
-    )
+    assert stable_digest("n", Frozen(a=1)) == stable_digest("n", Frozen(a=1))
+    assert stable_digest("n", Frozen(a=1)) != stable_digest("n", Frozen(a=2))
 
 
 def test_identity_hashed_objects_have_no_stable_key() -> None:
     with pytest.raises(TypeError, match="identity"):
-        stable_digest("ns", (object(),), typed=False)
+        stable_digest("ns", (object(),))
 
 
 leaves = st.one_of(
@@ -303,13 +306,9 @@ nested = st.recursive(
 @given(a=nested, b=nested)
 def test_stable_digest_agrees_with_in_memory_equality(a: Any, b: Any) -> None:
     same_in_memory = normalise(a) == normalise(b)
-    same_digest = stable_digest("n", normalise(a), typed=False) == stable_digest(
-        "n", normalise(b), typed=False
-    )
+    same_digest = stable_digest("n", normalise(a)) == stable_digest("n", normalise(b))
     assert same_in_memory == same_digest
-    assert stable_digest("n", normalise(a), typed=False) == stable_digest(
-        "n", normalise(copy.deepcopy(a)), typed=False
-    )
+    assert stable_digest("n", normalise(a)) == stable_digest("n", normalise(copy.deepcopy(a)))
 
 
 def _posonly(a: int, b: int = 1, /, c: int = 2) -> None: ...
@@ -344,3 +343,199 @@ def test_every_way_of_passing_arguments_gives_the_bound_key(data: st.DataObject)
         return
     bound.apply_defaults()
     assert keys_of(fn)(args, kwargs) == tuple(bound.arguments.values())
+
+
+# -- the stable encoding is injective ------------------------------------------------------
+
+
+class Shape(enum.IntEnum):
+    CIRCLE = 1
+    SQUARE = 2
+
+
+class Count(int):
+    pass
+
+
+def test_ambiguous_sequences_of_classes_and_members_digest_apart() -> None:
+    """A member was its class then its value: (Color, 1, SQUARE) read as (RED, Shape, 2)."""
+    assert Color.RED.value == 1
+    assert Shape.SQUARE.value == 2
+    assert stable_digest("n", (Color, 1, Shape.SQUARE)) != stable_digest("n", (Color.RED, Shape, 2))
+    assert stable_digest("n", (Name, "x")) != stable_digest("n", (Name("x"),))
+    assert stable_digest("n", (datetime.timedelta, (1, 0, 0))) != stable_digest(
+        "n", (datetime.timedelta(days=1),)
+    )
+
+
+def canon(value: Any) -> Any:
+    """What a stable key must tell apart, written plainly: equal dict keys alike (1, 1.0 and
+    True), anything else by type and content."""
+    cls = type(value)
+    if value is None:
+        return ("none",)
+    if cls in (bool, int) or (cls is float and value.is_integer()):
+        return ("int", int(value))
+    if cls is float:
+        return ("float", value)
+    if cls in (str, bytes):
+        return (cls.__name__, value)
+    if cls is tuple:
+        return ("tuple", tuple(map(canon, value)))
+    if cls is frozenset:
+        return ("frozenset", frozenset(map(canon, value)))
+    if cls is _Tag:
+        return ("tag", value.name)
+    if isinstance(value, type):
+        return ("type", f"{value.__module__}.{value.__qualname__}")
+    if isinstance(value, enum.Enum):
+        return ("enum", canon(cls), canon(value.value))
+    if cls is complex:
+        return ("complex", value.real, value.imag)
+    if isinstance(value, datetime.timedelta):
+        return ("timedelta", canon(cls), canon((value.days, value.seconds, value.microseconds)))
+    if isinstance(value, (datetime.date, datetime.time)):
+        return ("datetime", canon(cls), value.isoformat())
+    if isinstance(value, uuid.UUID):
+        return ("uuid", value.bytes)
+    if isinstance(value, np.generic):
+        return ("numpy", value.dtype.str, value.tobytes())
+    base = next(b for b in (str, int, float, bytes, tuple, frozenset) if isinstance(value, b))
+    return ("subclass", canon(cls), canon(base(value)))
+
+
+def decode(data: bytes) -> Any:
+    """Read an encoding back into `canon`'s form, using nothing but its tags and lengths."""
+
+    def sized(i: int) -> tuple[bytes, int]:
+        n = int.from_bytes(data[i : i + 8], "big")
+        return data[i + 8 : i + 8 + n], i + 8 + n
+
+    def read(i: int) -> tuple[Any, int]:
+        tag, i = data[i : i + 1], i + 1
+        if tag == b"N":
+            return ("none",), i
+        if tag in b"sbi#tu":
+            raw, i = sized(i)
+            if tag == b"s":
+                return ("str", raw.decode("utf-8", "surrogatepass")), i
+            if tag == b"i":
+                return ("int", int.from_bytes(raw, "big", signed=True)), i
+            kinds = {b"b": "bytes", b"#": "tag", b"t": "type", b"u": "uuid"}
+            return (kinds[tag], raw.decode() if tag in b"#t" else raw), i
+        if tag == b"f":
+            return ("float", struct.unpack(">d", data[i : i + 8])[0]), i + 8
+        if tag == b"c":
+            real, imag = struct.unpack(">dd", data[i : i + 16])
+            return ("complex", real, imag), i + 16
+        if tag in b"({":
+            n, i = int.from_bytes(data[i : i + 8], "big"), i + 8
+            items = []
+            for _ in range(n):
+                item, i = read(i)
+                items.append(item)
+            return (("tuple", tuple(items)) if tag == b"(" else ("frozenset", frozenset(items))), i
+        if tag == b"n":
+            dtype, i = sized(i)
+            raw, i = sized(i)
+            return ("numpy", dtype.decode(), raw), i
+        cls, i = read(i)  # E, D, R and S: a class, then one more part
+        if tag == b"D":
+            iso, i = sized(i)
+            return ("datetime", cls, iso.decode()), i
+        rest, i = read(i)
+        return ({b"E": "enum", b"R": "timedelta", b"S": "subclass"}[tag], cls, rest), i
+
+    value, end = read(0)
+    assert end == len(data), "trailing bytes"
+    return value
+
+
+hashable_leaves = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-3, 3),
+    st.integers(-(2**70), 2**70),
+    st.floats(allow_nan=False),
+    st.text(max_size=3),
+    st.binary(max_size=3),
+    st.complex_numbers(allow_nan=False),
+    st.sampled_from([*Color, *Shape, Color, Shape, int, str, Name, Count]),
+    st.builds(Name, st.text(max_size=2)),
+    st.builds(Count, st.integers(-2, 2)),
+    st.datetimes(),
+    st.dates(),
+    st.times(),
+    st.timedeltas(),
+    st.uuids(),
+    st.integers(-3, 3).map(np.int64),
+    st.floats(width=32, allow_nan=False).map(np.float32),
+)
+arguments = st.recursive(
+    hashable_leaves,
+    lambda inner: st.one_of(
+        st.tuples(inner, inner),
+        st.lists(inner, max_size=3),  # normalised into tagged tuples
+        st.dictionaries(st.text(max_size=2), inner, max_size=2),
+        st.frozensets(hashable_leaves, max_size=3),
+    ),
+    max_leaves=6,
+)
+
+
+def encoded(key: Any) -> bytes:
+    out = bytearray()
+    _encode(key, out)
+    return bytes(out)
+
+
+@given(key=st.lists(arguments, max_size=4).map(lambda args: tuple(map(normalise, args))))
+def test_the_stable_encoding_is_injective(key: tuple[Any, ...]) -> None:
+    """Decoding gives back exactly what a key must tell apart: no two keys that differ in
+    `canon` can encode alike, over any mix of argument types."""
+    assert decode(encoded(key)) == canon(key)
+
+
+@given(a=st.lists(arguments, max_size=3), b=st.lists(arguments, max_size=3))
+def test_digests_are_equal_exactly_for_equal_keys(a: list[Any], b: list[Any]) -> None:
+    key_a, key_b = tuple(map(normalise, a)), tuple(map(normalise, b))
+    same = stable_digest("n", key_a) == stable_digest("n", key_b)
+    assert same == (canon(key_a) == canon(key_b))
+
+
+# -- typed keys mean the same on every backend ----------------------------------------------
+
+
+def test_typed_keys_hold_the_arguments_types_not_their_contents() -> None:
+    """As functools.lru_cache: f(1) and f(1.0) apart, f({'lr': 1}) and f({'lr': 1.0}) alike,
+    in memory and in a shared store (whose digest saw nested types before)."""
+
+    def f(x: Any) -> None: ...
+
+    keys = keys_of(f, typed=True)
+
+    def digest(x: Any) -> str:
+        return stable_digest("n", keys((x,), {}))
+
+    assert keys((1,), {}) != keys((1.0,), {})
+    assert digest(1) != digest(1.0) != digest(True)
+    assert keys(({"lr": 1},), {}) == keys(({"lr": 1.0},), {})
+    assert digest({"lr": 1}) == digest({"lr": 1.0})
+    assert keys(((1, True),), {}) == keys(((1.0, 1),), {})
+    assert digest((1, True)) == digest((1.0, 1))
+
+
+# -- keys of nested structured arrays --------------------------------------------------------
+
+
+def test_nested_structured_dtypes_are_keyed_by_content() -> None:
+    dtype = np.dtype([("pos", [("x", "<f4"), ("y", "<f4")]), ("id", "<i4", (2,))])
+    a = np.zeros(3, dtype=dtype)
+    b = a.copy()
+    b["pos"]["y"][1] = 1.0
+    assert normalise(a) == normalise(a.copy())
+    assert normalise(a) != normalise(b)
+    assert stable_digest("n", (normalise(a),)) == stable_digest("n", (normalise(a.copy()),))
+    assert stable_digest("n", (normalise(a),)) != stable_digest("n", (normalise(b),))
+    other = np.zeros(3, dtype=[("pos", [("x", "<f4"), ("z", "<f4")]), ("id", "<i4", (2,))])
+    assert normalise(a) != normalise(other)  # same bytes, another field name

@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
+import builtins
 import collections
 import gc
+import inspect
+import os
+import pickle
 import sys
 import weakref
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 
 from fakes import FakeClock
-from mlops_decorators.caching import CacheInfo, MemoryBackend, cache_result
+from mlops_decorators.caching import (
+    CacheInfo,
+    MemoryBackend,
+    cache_info,
+    cache_invalidate,
+    cache_result,
+    reset_cache_settings,
+    set_caching,
+)
 
 
 def counted(clock: FakeClock | None = None, **options: Any) -> Any:
@@ -318,7 +330,7 @@ def test_introspection() -> None:
     f(1)
     assert len(f.calls) == 3
     f.cache_clear()
-    assert f.cache_info() == CacheInfo("counted.<locals>.f", 0, 0, 1024, 0, 0, 0, 0, 0)
+    assert f.cache_info() == CacheInfo("counted.<locals>.f", 0, 0, 1024, 0, 0, 0, 0, 0, 0)
     f(2)
     assert len(f.calls) == 4
 
@@ -333,6 +345,7 @@ class Model:
 
     @cache_result
     def predict(self, x: int) -> int:
+        """x, scaled."""
         self.calls += 1
         return x * self.scale
 
@@ -389,16 +402,112 @@ def test_self_passed_by_keyword() -> None:
         Model.predict(x=1)
 
 
-def test_instance_without_weakref_support() -> None:
+def test_accessors_of_a_bound_method_name_its_instance() -> None:
+    a, b = Model(2), Model(3)
+    a.predict(1), b.predict(1)
+    assert a.predict.cache_key(1) == Model.predict.cache_key(a, 1) == b.predict.cache_key(x=1)
+    assert a.predict.cache_invalidate(1) is True
+    assert a.predict.cache_invalidate(x=1) is False
+    assert b.predict.cache_invalidate(1) is True  # b's own entry
+    assert cache_invalidate(a.predict, 1) is False  # the typed accessor agrees
+    a.predict(1)
+    assert cache_invalidate(a.predict, 1) is True
+    assert a.predict.cache_info() == Model.predict.cache_info() == cache_info(a.predict)
+    with pytest.raises(TypeError, match=r"3 is no Model: name the instance"):
+        Model.predict.cache_invalidate(3)  # 3 would be keyed by value, as an instance
+
+
+async def test_a_bound_method_still_looks_and_behaves_like_one() -> None:
+    a = Model(2)
+    bound = a.predict
+    assert (bound.__self__, bound.__func__) == (a, Model.predict)
+    assert (bound.__name__, bound.__qualname__) == ("predict", "Model.predict")
+    assert str(inspect.signature(bound)) == "(x: 'int') -> 'int'"
+    assert bound == a.predict
+    assert hash(bound) == hash(a.predict)
+    assert bound != Model(2).predict
+    assert repr(bound).startswith("<bound method Model.predict of <")
+    assert bound.__doc__ == Model.predict.__doc__
+    assert inspect.iscoroutinefunction(a.apredict)
+    assert await a.apredict(3) == 6
+    assert a.apredict.cache_invalidate(3) is True
+    assert weakref.WeakMethod(bound)() == bound
+    assert pickle.loads(pickle.dumps(Pickled(4).triple))(2) == 24
+
+
+class Pickled:
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+    @cache_result
+    def triple(self, x: int) -> int:
+        return 3 * self.n * x
+
+
+def test_instances_without_weak_references_are_keyed_by_value() -> None:
+    """Hashable instances that cannot be weakly referenced (namedtuples, int subclasses,
+    frozen slotted dataclasses, objects with empty __slots__) share one store, keyed by class
+    and value as functools.lru_cache keys them; an unhashable one gets a message that never
+    suggests ignore=("self",), which would hand one instance another's result."""
+    calls: list[object] = []
+
+    class P(int):
+        @cache_result
+        def double(self) -> int:
+            calls.append(self)
+            return 2 * self
+
+    class Q(P):
+        pass
+
+    class Point(NamedTuple):
+        x: int
+        y: int
+
+        @cache_result
+        def norm1(self) -> int:
+            calls.append(self)
+            return abs(self.x) + abs(self.y)
+
+    @dataclass(frozen=True, slots=True)
+    class Frozen:
+        a: int
+
+        @cache_result
+        def twice(self) -> int:
+            calls.append(self)
+            return 2 * self.a
+
     class Slotted:
         __slots__ = ()
 
         @cache_result
         def f(self) -> int:
-            return 1
+            calls.append(self)
+            return id(self)
 
-    with pytest.raises(TypeError, match="__weakref__"):
-        Slotted().f()
+    assert (P(5).double(), P(1).double(), P(5).double()) == (10, 2, 10)
+    assert Q(5).double() == 10
+    assert calls.count(5) == 2  # Q(5) == P(5), but of another class: computed again
+    assert (Point(1, -2).norm1(), Point(3, 4).norm1(), Point(1, -2).norm1()) == (3, 7, 3)
+    assert (Frozen(2).twice(), Frozen(3).twice(), Frozen(2).twice()) == (4, 6, 4)
+    one, two = Slotted(), Slotted()
+    assert (one.f(), two.f(), one.f()) == (id(one), id(two), id(one))
+    assert len(calls) == 9
+    assert P(5).double.cache_invalidate() is True
+    assert P.double.cache_info().currsize == 2  # P(1) and Q(5)
+
+    @dataclass(slots=True)
+    class Mutable:  # neither hashable nor weakly referenceable
+        a: int
+
+        @cache_result
+        def twice(self) -> int:
+            return 2 * self.a
+
+    with pytest.raises(TypeError, match="weakref_slot=True") as info:
+        Mutable(1).twice()
+    assert "ignore" not in str(info.value)
 
 
 def test_a_class_receiver_stays_in_the_key() -> None:
@@ -527,3 +636,162 @@ def test_bad_options_at_decoration() -> None:
     with pytest.raises(TypeError, match="clock"):
         MemoryBackend(clock=3)  # type: ignore[arg-type]
     assert "MemoryBackend" in repr(MemoryBackend())
+
+
+def test_numpy_integers_and_floats_are_taken_wherever_numbers_are() -> None:
+    np = pytest.importorskip("numpy")
+
+    @cache_result(
+        ttl=np.float64(5), maxsize=np.int64(2), max_bytes=np.int32(10_000), version=np.int64(3)
+    )
+    def f(x: int) -> int:
+        return x
+
+    f(1), f(1)
+    info = f.cache_info()
+    assert (info.hits, info.maxsize) == (1, 2)
+    assert type(info.maxsize) is int
+    assert f.cache_key(1)[0].endswith("f@3")
+    from mlops_decorators.caching import RedisBackend, SQLiteBackend
+
+    sqlite = SQLiteBackend(os.devnull, secret="s", timeout=np.int64(2), purge_every=np.int64(3))
+    redis = RedisBackend(secret="s", timeout=np.float32(0.5))  # neither connects yet
+    assert (repr(sqlite), repr(redis)) != ("", "")
+
+
+# -- what cache_info reports ---------------------------------------------------------------
+
+
+def test_currsize_counts_live_entries_only(clock: FakeClock) -> None:
+    f = counted(clock, ttl=10)
+    f(1), f(2)
+    clock.advance(5)
+    f(3)
+    assert f.cache_info().currsize == 3
+    clock.advance(5)  # 1 and 2 expired; nothing written since, so they are still held
+    assert f.cache_info().currsize == 1
+    assert f.cache_info().expirations == 0
+    clock.advance(5)
+    assert f.cache_info().currsize == 0
+    f(4)  # a write purges them
+    assert (f.cache_info().currsize, f.cache_info().expirations) == (1, 3)
+
+
+# -- hashing ---------------------------------------------------------------------------------
+
+
+class CountedHash:
+    """An argument that counts the calls of its __hash__."""
+
+    calls = 0
+
+    def __init__(self, value: int) -> None:
+        self.value = value
+
+    def __hash__(self) -> int:
+        CountedHash.calls += 1
+        return hash(self.value)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, CountedHash) and other.value == self.value
+
+
+def hashes(call: Any) -> int:
+    CountedHash.calls = 0
+    call()
+    return CountedHash.calls
+
+
+class Hashing:
+    @cache_result
+    def method(self, x: Any) -> Any:
+        return x
+
+
+async def test_an_argument_is_hashed_once_per_hit_and_at_most_twice_per_miss() -> None:
+    """It was 8 times per miss and twice per hit. A hit hashes once (functools' promise);
+    a miss of a call the wrapper looks up itself hashes once there and once to build the key
+    every later step reuses (see _memory), others once."""
+
+    @cache_result
+    def f(a: Any, b: Any = 2) -> Any:
+        return a
+
+    @cache_result(typed=True)
+    def typed(a: Any) -> Any:
+        return a
+
+    @cache_result(maxsize=1)
+    def evicting(a: Any) -> Any:
+        return a
+
+    @cache_result
+    async def fetch(a: Any) -> Any:
+        return a
+
+    x, y, obj = CountedHash(1), CountedHash(2), Hashing()
+    assert (hashes(lambda: f(x)), hashes(lambda: f(x)), hashes(lambda: f(x, b=3))) == (2, 1, 2)
+    assert (hashes(lambda: f(b=4, a=x)), hashes(lambda: f(b=4, a=x))) == (1, 1)
+    assert (hashes(lambda: obj.method(x)), hashes(lambda: obj.method(x))) == (1, 1)
+    assert (hashes(lambda: typed(x)), hashes(lambda: typed(x))) == (1, 1)
+    assert (hashes(lambda: evicting(x)), hashes(lambda: evicting(y))) == (2, 2)  # x evicted
+    CountedHash.calls = 0
+    assert await fetch(x) is await fetch(x)
+    assert CountedHash.calls == 3
+
+
+def test_caching_the_builtin_len_does_not_recurse(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The wrapper and its key code call len() themselves: installed as builtins.len, the
+    cached len must not call itself."""
+    cached_len = cache_result(maxsize=2)(len)
+    monkeypatch.setattr(builtins, "len", cached_len)
+    results = [len("abc"), len("abc"), len([1, 2]), len(b"x"), len((1, 2, 3)), len("abc")]
+    monkeypatch.undo()
+    assert results == [3, 3, 2, 1, 3, 3]
+    assert cached_len.cache_info().hits >= 1
+
+
+# -- the caching switch ----------------------------------------------------------------------
+
+
+def test_set_caching_turns_caching_off_and_back_on() -> None:
+    f = counted()
+    f(1)
+    with set_caching(False):
+        f(1), f(1)  # the entry made before is not served
+        assert len(f.calls) == 3
+        assert f.cache_info().currsize == 0  # and nothing is stored
+    assert len(f.calls) == 3
+    f(1), f(1)
+    assert len(f.calls) == 4
+    assert f.cache_info().hits == 1
+    set_caching(False)
+    f(1)
+    set_caching(True)
+    assert (len(f.calls), f.cache_info().misses) == (5, 5)
+    with pytest.raises(TypeError, match=r"^enabled must be True or False"):
+        set_caching("false")  # type: ignore[arg-type]
+
+
+async def test_set_caching_covers_methods_async_functions_and_new_functions() -> None:
+    model = Model(2)
+    with set_caching(False):
+        model.predict(1), model.predict(1)
+        await model.apredict(1), await model.apredict(1)
+        late = counted()  # decorated while caching is off
+        late(1), late(1)
+    assert model.calls == 4
+    assert len(late.calls) == 2
+
+
+def test_caching_is_off_when_the_environment_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MLOPS_DECORATORS_CACHE_DISABLED", "1")
+    reset_cache_settings()
+    f = counted()
+    f(1), f(1)
+    assert len(f.calls) == 2
+    monkeypatch.delenv("MLOPS_DECORATORS_CACHE_DISABLED")
+    reset_cache_settings()
+    f(1), f(1)
+    assert len(f.calls) == 3
+    assert os.environ.get("MLOPS_DECORATORS_CACHE_DISABLED") is None

@@ -17,6 +17,7 @@ from typing_extensions import assert_type
 
 from mlops_decorators import (
     DEFAULT_REDACT,
+    StatsReport,
     Timer,
     TimerStats,
     get_timer_stats,
@@ -137,7 +138,7 @@ assert_type(block.stats(), TimerStats)
 assert_type(timer("reusable"), Timer)
 assert_type(get_timer_stats(), dict[str, TimerStats])
 assert_type(get_timer_stats()["bare"].p99_s, float)
-assert_type(timer_report(), str)
+assert_type(timer_report(), StatsReport)
 assert_type(reset_timer_stats(), None)
 assert_type(timer_stats(bare), TimerStats)
 assert_type(timer_stats(stacked).count, int)

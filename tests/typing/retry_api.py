@@ -105,6 +105,60 @@ assert_type(retry_stats(fetch), RetryStats)
 assert_type(retry_stats(Client().get), RetryStats)
 assert_type(retry_stats(Client.build), RetryStats)
 assert_type(budget.try_spend(), bool)
+
+
+def wait_for(state: RetryState) -> float | timedelta:
+    return timedelta(seconds=state.attempt) if state.exception else 0.5
+
+
+def refresh_token(state: RetryState) -> None:
+    assert_type(state.max_attempts, int | None)
+
+
+@retry(max_attempts=None, deadline=30, wait=wait_for, before_attempt=refresh_token)
+def until_deadline(path: str) -> bytes:
+    return path.encode()
+
+
+def no_model(exc: BaseException) -> None:
+    return None
+
+
+@retry(fallback=no_model)  # fallback=None itself means "no fallback": raise
+def maybe_model(name: str) -> dict[str, int]:
+    return {name: 1}
+
+
+def offline(exc: BaseException) -> str:
+    return f"offline: {exc}"
+
+
+@retry(max_attempts=2, fallback=offline)
+async def status(host: str) -> int:
+    return len(host)
+
+
+@retry(fallback=-1)
+def count_rows() -> int:
+    return 1
+
+
+@retry(fallback=lambda exc: 0)  # a lambda's return type may be inferred as Any
+def rows() -> list[int]:
+    return [1]
+
+
+async def use_fallbacks() -> None:
+    assert_type(await status("h"), int | str)
+
+
+assert_type(until_deadline("p"), bytes)
+assert_type(maybe_model("m"), dict[str, int] | None)
+assert_type(count_rows(), int)
+rows()
+for attempt in retry_context(max_attempts=None, deadline=5.0, wait=wait_for, fallback=0):
+    with attempt:
+        attempt.result = 1
 assert_type(budget.refusals, int)
 with set_retry_waits(False), set_retries(True):
     reset_retry_settings()

@@ -4,7 +4,7 @@ marked ``# E: <error code>`` (tests/test_typing.py)."""
 
 from __future__ import annotations
 
-from mlops_decorators import RetryBudget, retry, retry_context, retry_stats
+from mlops_decorators import RetryBudget, RetryState, retry, retry_context, retry_stats
 
 
 @retry
@@ -17,6 +17,18 @@ async def fetch(url: str) -> bytes:
     return url.encode()
 
 
+def no_state() -> float:
+    return 1.0
+
+
+def in_words(state: RetryState) -> str:
+    return "1s"
+
+
+def two_states(state: RetryState, other: RetryState) -> None:
+    return None
+
+
 add("1")  # E: arg-type
 add(1, c=2)  # E: call-arg
 text: str = add(1)  # E: assignment
@@ -25,6 +37,11 @@ retry(3)  # E: call-overload
 retry(max_attempts="3")  # E: call-overload
 retry(jitter="uniform")  # E: call-overload
 retry(budget=0.2)  # E: call-overload
+retry(wait=no_state)  # E: arg-type
+retry(wait=in_words)  # E: arg-type
+retry(before_attempt=two_states)  # E: arg-type
+retry_context(wait=no_state)  # E: arg-type
+retry_context(max_attempts="3")  # E: arg-type
 retry_context(name=3)  # E: arg-type
 RetryBudget(ratio="0.2")  # E: arg-type
 retry_stats("add")  # E: arg-type

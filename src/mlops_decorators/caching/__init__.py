@@ -1,5 +1,6 @@
-"""Result caching: `cache_result` with memory, SQLite and Redis backends, and the typed
-accessors `cache_info`, `cache_clear` and `cache_invalidate`.
+"""Result caching: `cache_result` with memory, SQLite and Redis backends, the typed
+accessors `cache_info`, `cache_clear` and `cache_invalidate`, and the test switch
+`set_caching` (``MLOPS_DECORATORS_CACHE_DISABLED=1``).
 
 Importing this package imports neither numpy, xxhash nor redis: arrays are recognised
 only when numpy is already loaded, and `RedisBackend` imports redis when constructed.
@@ -13,7 +14,14 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from ._cache import CacheBackend, CacheInfo
-from ._decorator import cache_clear, cache_info, cache_invalidate, cache_result
+from ._decorator import (
+    cache_clear,
+    cache_info,
+    cache_invalidate,
+    cache_result,
+    reset_cache_settings,
+    set_caching,
+)
 from ._memory import MemoryBackend
 
 if TYPE_CHECKING:
@@ -30,6 +38,8 @@ __all__ = [
     "cache_info",
     "cache_invalidate",
     "cache_result",
+    "reset_cache_settings",
+    "set_caching",
 ]
 
 _LAZY = {"RedisBackend": "._redis", "SQLiteBackend": "._sqlite"}

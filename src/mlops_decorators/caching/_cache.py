@@ -2,7 +2,10 @@
 
 `_Cache` is built once at decoration (see `_decorator`); it answers every call the wrapper's
 inlined memory hit path does not: keyword or unhashable arguments, methods, shared
-backends, and misses, where concurrent identical calls share one computation.
+backends, and misses, where concurrent identical calls share one computation (threads, and
+tasks of every event loop of the process). Shared backends are reached through their
+`BackendGuard` (cool-down after a failure, dedicated threads and a time budget for async
+calls). After ``os.fork()`` the child starts with no flights and fresh locks.
 """
 
 from __future__ import annotations
@@ -20,11 +23,21 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 from .._core import CallSignature, qualified_name, unwrap_method
 from .._events import RateLimit, call_fields
 from .._stats import Counter
-from ._keys import KeyMaker, stable_digest
+from ._guard import (
+    COOLDOWN_S,
+    BackendGuard,
+    Budget,
+    abandoned,
+    guard_of,
+    per_backend,
+    reset_in_child,
+)
+from ._keys import HashedKey, KeyMaker, namespace_of, stable_digest
 from ._memory import MemoryBackend, MemoryStore
+from ._switch import settings
 
 if TYPE_CHECKING:
-    import asyncio
+    import concurrent.futures
 
     from ._serialize import Codec
 
@@ -34,10 +47,11 @@ logger = logging.getLogger("mlops_decorators.caching")
 
 #: Seconds between two warnings about one function's failing backend.
 WARN_EVERY_S = 60.0
-# Clock of the warning rate limit; a seam for tests.
+# Clock of the warning rate limit and of backend cool-downs and budgets; a seam for tests.
 _monotonic = time.monotonic
 
 _MISS: tuple[bool, Any] = (False, None)
+_FAILED = object()  # what _Cache._io returns for a backend operation that raised
 
 
 @runtime_checkable
@@ -47,11 +61,14 @@ class CacheBackend(Protocol):
     Keys are ``"<namespace>:<hex digest>"`` strings, the same in every process, where the
     namespace names the function (module, qualname, version). Values are opaque bytes that
     the decorator serialises and signs. Any method may raise: the decorator then counts a
-    backend error and calls the function. Methods are called from several threads at once
-    (for ``async def`` functions, from worker threads), so they must be thread-safe.
+    backend error, calls the function, and skips the backend for a short cool-down. Methods
+    are called from several threads at once (for ``async def`` functions, from a few worker
+    threads of the backend's own), so they must be thread-safe.
 
     A backend may carry a ``codec`` attribute (its serialiser and signer); without one, the
-    decorator signs with ``MLOPS_DECORATORS_CACHE_SECRET`` when it is set.
+    decorator signs with ``MLOPS_DECORATORS_CACHE_SECRET`` when it is set. It may carry a
+    ``timeout`` attribute (seconds): an ``async def`` caller then waits at most that long
+    for it in total per call, and a backend operation that takes longer counts as failed.
 
     Example:
         >>> class DictBackend:  # a toy store: one process, no expiry
@@ -123,7 +140,10 @@ class CacheInfo:
         expirations: Entries dropped because their TTL had passed (memory backend).
         single_flight_waits: Calls that waited for a concurrent identical call instead of
             running the function.
-        backend_errors: Failed backend operations (the function ran anyway).
+        backend_errors: Failed backend operations (the function ran anyway), waits for the
+            backend cut short by an async call's time budget included.
+        backend_skips: Lookups that skipped the backend because it failed moments before
+            (its cool-down): those calls ran uncached without waiting for it.
 
     Example:
         >>> from mlops_decorators.caching import cache_result
@@ -146,6 +166,7 @@ class CacheInfo:
     expirations: int
     single_flight_waits: int
     backend_errors: int
+    backend_skips: int
 
 
 def _freeze(value: Any, np: Any, owned: bool) -> Any:
@@ -174,11 +195,35 @@ def _freeze(value: Any, np: Any, owned: bool) -> Any:
     return value
 
 
-def _fresh_copy(value: Any) -> Any:
+def _deep_copy(value: Any) -> Any:
     np = sys.modules.get("numpy")
     if np is not None and type(value) is np.ndarray:
         return value.copy()
     return copy_module.deepcopy(value)
+
+
+def _fresh_copy(value: Any) -> Any:
+    """A caller's copy (``copy=True``): `value` itself when it cannot be copied, which only a
+    result that was not cached can be (see `_Cache._save_result`), handed to the waiters of
+    its single flight."""
+    try:
+        return _deep_copy(value)
+    except Exception:
+        return value
+
+
+def _waiter_error(error: BaseException) -> BaseException:
+    """What a waiter of a failed single flight raises: a copy of the leader's exception, so
+    that each waiter's traceback holds its own frames, with the leader's exception (and its
+    traceback) as the cause. The leader's object itself when it cannot be copied."""
+    try:
+        copied = copy_module.copy(error)
+    except Exception:
+        return error
+    if type(copied) is not type(error) or copied is error:
+        return error
+    copied.__cause__ = error
+    return copied
 
 
 class _Flight:
@@ -195,14 +240,29 @@ class _Flight:
 
 
 class _AsyncFlight:
-    """The same for asyncio tasks of one event loop."""
+    """The same for asyncio tasks, of any event loop of the process.
 
-    __slots__ = ("future", "loop", "owner")
+    The result travels in a `concurrent.futures.Future`, which tasks of every loop can await
+    (``asyncio.wrap_future``). The first waiter makes it, under the cache's lock (a flight
+    nobody waits for, the common case, needs none), and the leader fulfils it once the flight
+    has landed, when no later waiter can join.
+    """
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, owner: asyncio.Task[Any] | None) -> None:
-        self.loop = loop
+    __slots__ = ("future", "owner")
+
+    def __init__(self, owner: object) -> None:
         self.owner = owner
-        self.future: asyncio.Future[Any] = loop.create_future()
+        self.future: concurrent.futures.Future[Any] | None = None
+
+    def join(self) -> None:
+        """Make the future waiters await, if none yet (called under the cache's lock)."""
+        if self.future is None:
+            from concurrent.futures import Future  # loaded already: asyncio imports it
+
+            future: concurrent.futures.Future[Any] = Future()
+            # Running: a cancelled waiter's wrapper future cannot cancel it (it is shared).
+            future.set_running_or_notify_cancel()
+            self.future = future
 
 
 _F = TypeVar("_F", _Flight, _AsyncFlight)
@@ -227,11 +287,10 @@ class _Cache:
         backend: Any,
         cache_none: bool,
         copy: bool,
+        namespace: str | None,
     ) -> None:
         target = unwrap_method(fn)
         self.name = qualified_name(target)
-        module = getattr(target, "__module__", None) or "__main__"
-        self.namespace = f"{module}.{self.name}" + ("" if version is None else f"@{version}")
         signature = CallSignature(fn)
         if not signature.readable:
             raise TypeError(
@@ -253,9 +312,18 @@ class _Cache:
                 f"max_bytes={max_bytes!r} applies to the memory backend only; the size of "
                 f"{type(backend).__name__} is managed by the store itself"
             )
+        self.namespace = namespace_of(
+            target,
+            self.name,
+            namespace=namespace,
+            version=version,
+            shared=None if self.memory else repr(backend),
+        )
         # An instance gets its own store, left out of the key; a class receiver stays in
         # the key like any argument (classes are hashable and have stable names).
         receiver = signature.receiver
+        # Called through an instance (obj.method): its accessors are bound to it too.
+        self.binds_instance = receiver == "self" and not isinstance(fn, classmethod)
         self.per_instance = (
             self.memory
             and receiver == "self"
@@ -272,7 +340,6 @@ class _Cache:
         )
         self.ttl = ttl
         self.maxsize = maxsize
-        self.typed = typed
         self.cache_none = cache_none
         self.copy = copy
         self.out: Callable[[Any], Any] | None = _fresh_copy if copy else None
@@ -282,22 +349,41 @@ class _Cache:
         self.evictions = Counter()
         self.expirations = Counter()
         self.backend_errors = Counter()
+        self.backend_skips = Counter()
         self._lock = threading.Lock()
         self._flights: dict[Hashable, Any] = {}
         # Flights finished so far: a new leader re-reads the cache only when one finished
         # since its own miss (saves a backend round trip on every other miss).
         self._landed = 0
         self._backend_warning = RateLimit(WARN_EVERY_S, clock=_monotonic)
+        self._copy_warning = RateLimit(WARN_EVERY_S, clock=_monotonic)
         self.backend: Any = backend if backend is not None else MemoryBackend()
         self._instances: dict[int, tuple[weakref.ref[Any], MemoryStore]] = {}
+        # Instances without weak references but hashable (namedtuples, int subclasses):
+        # one store for all, keyed by value (created on first use).
+        self._by_value: MemoryStore | None = None
         self.store: MemoryStore | None = None
         self.codec: Codec | None = None
+        self.guard: BackendGuard | None = None
         if self.memory:
             self._max_bytes = max_bytes
             if not self.per_instance:
                 self.store = self._new_store()
         else:
             self.codec = getattr(self.backend, "codec", None) or _default_codec(self.backend)
+            self.guard = guard_of(self.backend, _monotonic)
+        settings.register(self)
+        reset_in_child(self)
+
+    def _after_fork(self) -> None:
+        """In a child made by ``os.fork()``: the threads that ran flights, or held locks, do
+        not exist here, so their flights would never land and their locks never open."""
+        self._lock = threading.Lock()
+        self._flights = {}
+        self._backend_warning = RateLimit(WARN_EVERY_S, clock=_monotonic)
+        self._copy_warning = RateLimit(WARN_EVERY_S, clock=_monotonic)
+        for store in self._stores():
+            store.after_fork()
 
     # -- stores -------------------------------------------------------------------------
 
@@ -316,42 +402,77 @@ class _Cache:
             return [self.store]
         # A weakref callback (`forget`) may delete an instance's store in any thread, lock
         # or no lock; dict.copy is one C call, so it never sees the dict change size.
-        return [store for _, store in self._instances.copy().values()]
+        stores = [store for _, store in self._instances.copy().values()]
+        return stores if self._by_value is None else [*stores, self._by_value]
 
-    def _instance_store(self, instance: Any) -> MemoryStore:
+    def _instance_store(self, instance: Any) -> MemoryStore | None:
+        """The store of `instance`, or None when its class has no weak references."""
         ident = id(instance)
         pair = self._instances.get(ident)
         if pair is not None and pair[0]() is instance:
             return pair[1]
+        if not type(instance).__weakrefoffset__:
+            return None
         instances = self._instances
 
         def forget(ref: weakref.ref[Any]) -> None:
             if instances.get(ident, (None,))[0] is ref:
                 del instances[ident]
 
-        try:
-            ref = weakref.ref(instance, forget)
-        except TypeError:
-            raise TypeError(
-                f"cache_result keeps one cache per instance of {type(instance).__qualname__} "
-                "without keeping instances alive, which needs weak references: add "
-                "'__weakref__' to its __slots__, or pass ignore=('self',) to share one cache "
-                "between all instances"
-            ) from None
+        ref = weakref.ref(instance, forget)
         with self._lock:
             pair = instances.get(ident)
             if pair is None or pair[0]() is not instance:
                 pair = instances[ident] = (ref, self._new_store())
             return pair[1]
 
+    def _by_value_key(self, instance: Any, key: HashedKey) -> tuple[MemoryStore, HashedKey]:
+        """Store and key of a call on an instance without weak references: keyed by value,
+        as `functools.lru_cache` does, and by class, so equal instances of two classes (a
+        namedtuple and a plain tuple) stay apart."""
+        try:
+            by_value = HashedKey((type(instance), instance, key))
+        except TypeError:
+            cls = type(instance).__qualname__
+            raise TypeError(
+                f"cache_result keeps the entries of each {cls} apart through a weak reference "
+                f"or, for a hashable class, by value, and {cls} has neither: add "
+                "'__weakref__' to its __slots__ (weakref_slot=True for a dataclass), make it "
+                "hashable (frozen=True), or pass key= to build the key from its fields"
+            ) from None
+        if self._by_value is None:
+            with self._lock:
+                if self._by_value is None:
+                    self._by_value = self._new_store()
+        return self._by_value, by_value
+
     def resolve(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, Hashable]:
         """The store (None for an external backend) and key of a call."""
-        key = self.keys(args, kwargs)  # first: it raises the call's TypeError if self is missing
-        if self.per_instance:
-            return self._instance_store(args[0] if args else kwargs["self"]), key
-        if self.memory:
+        if not self.memory:
+            return None, stable_digest(self.namespace, self.keys(args, kwargs))
+        key = self.keys.hashed(args, kwargs)  # first: the call's TypeError if no self
+        if not self.per_instance:
             return self.store, key
-        return None, stable_digest(self.namespace, key, typed=self.typed)
+        instance = args[0] if args else kwargs["self"]
+        store = self._instance_store(instance)
+        if store is None:
+            return self._by_value_key(instance, key)
+        return store, key
+
+    def _receiver(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        """Refuse to name an entry of a method with something that is no instance of its
+        class (``Model.predict.cache_invalidate(3)``): a hashable one would be taken for an
+        instance keyed by value."""
+        instance = args[0] if args else kwargs.get("self")
+        if instance is None or type(instance).__weakrefoffset__:
+            return
+        owner, _, method = self.name.rpartition(".")
+        if not any(cls.__qualname__ == owner for cls in type(instance).__mro__):
+            raise TypeError(
+                f"{self.name} keeps entries per instance, and {instance!r} is no {owner}: "
+                f"name the instance, as in obj.{method}.cache_invalidate(...) or "
+                f"{self.name}.cache_invalidate(obj, ...)"
+            )
 
     # -- lookups and stores -------------------------------------------------------------
 
@@ -363,12 +484,12 @@ class _Cache:
                 return _MISS
             self.hits.increment()
             return True, entry[0] if self.out is None else self.out(entry[0])
-        try:
-            record = self.backend.get(key)
-        except Exception as exc:
-            self._failed("get", exc)
+        assert self.guard is not None
+        if not self.guard.admit():
+            self._skipped()
             return _MISS
-        if record is None:
+        record = self._io("get", self.backend.get, key)
+        if record is None or record is _FAILED:
             return _MISS
         assert self.codec is not None
         try:
@@ -388,51 +509,109 @@ class _Cache:
         return True, value if self.copy else self._prepare(value, owned=True)[0]
 
     def _prepare(self, value: Any, *, owned: bool = False) -> tuple[Any, Any]:
-        """``(what to store, what to return)`` for a value the function returned."""
+        """``(what to store, what to return)`` for a value the function returned.
+
+        Raises:
+            Exception: ``copy=True`` and `value` cannot be copied.
+        """
         np = sys.modules.get("numpy")
         if self.copy:  # a private copy: the caller may mutate its result while waiters copy
-            return _fresh_copy(value), value
+            return _deep_copy(value), value
         if np is None:
             return value, value
         frozen = _freeze(value, np, owned)
         return frozen, frozen
 
     def save(self, store: MemoryStore | None, key: Any, value: Any) -> None:
-        if value is None and not self.cache_none:
+        if (value is None and not self.cache_none) or not settings.enabled:
             return
         if store is not None:
             store.put(key, value)
             return
         assert self.codec is not None
+        assert self.guard is not None
+        if self.guard.cooling():  # not even serialised
+            return
         try:
             record = self.codec.dumps(key, value)
-            self.backend.set(key, record, self.ttl)
-        except Exception as exc:
+        except Exception as exc:  # the value cannot be stored, the backend is fine
             self._failed("set", exc)
+            return
+        if self.guard.admit():
+            self._io("set", self.backend.set, key, record, self.ttl)
 
     def delete(self, store: MemoryStore | None, key: Any) -> bool:
         if store is not None:
             return store.delete(key)
-        try:
-            return bool(self.backend.delete(key))
-        except Exception as exc:
-            self._failed("delete", exc)
-            return False
+        # Asked for explicitly: tried even in a cool-down, like clear().
+        deleted = self._io("delete", self.backend.delete, key)
+        return deleted is not _FAILED and bool(deleted)
 
-    def _failed(self, operation: str, exc: Exception) -> None:
+    def _io(self, operation: str, method: Callable[..., Any], *args: Any) -> Any:
+        """``method(*args)``, one backend operation; `_FAILED` when it raised (counted,
+        logged, and the backend's cool-down begins)."""
+        assert self.guard is not None
+        try:
+            result = method(*args)
+        except Exception as exc:
+            self.guard.failed()
+            self._failed(operation, exc)
+            return _FAILED
+        self.guard.succeeded()
+        return result
+
+    def _uncopyable(self, exc: Exception) -> None:
+        self.backend_errors.increment()
+        if self._copy_warning.ready():
+            logger.warning(
+                "%s: copy=True cannot copy its result (%s: %s); the result is returned "
+                "uncached. Further failures are counted in cache_info().backend_errors and "
+                "logged at most every %g s",
+                self.name,
+                type(exc).__name__,
+                exc,
+                WARN_EVERY_S,
+                extra=call_fields(self.name, error=exc, operation="copy"),
+            )
+
+    def _failed(self, operation: str, exc: BaseException) -> None:
+        if abandoned():
+            return
         self.backend_errors.increment()
         if not self._backend_warning.ready():
             return
         logger.warning(
-            "%s: cache backend %r failed to %s (%s: %s); the function runs uncached. Further "
-            "failures are counted in cache_info().backend_errors and logged at most every %g s",
+            "%s: cache backend %r failed to %s (%s: %s); the function runs uncached, and "
+            "calls skip the backend for the next %g s. Further failures are counted in "
+            "cache_info().backend_errors, skipped lookups in backend_skips, and logged at "
+            "most every %g s",
             self.name,
             self.backend,
             operation,
             type(exc).__name__,
             exc,
+            COOLDOWN_S,
             WARN_EVERY_S,
             extra=call_fields(self.name, error=exc, operation=operation),
+        )
+
+    def _skipped(self) -> None:
+        """Count a lookup that skipped the backend in its cool-down; warn (rate-limited) when
+        this function has not said so lately, as the failure may have been another's."""
+        if abandoned():
+            return
+        self.backend_skips.increment()
+        if not self._backend_warning.ready():
+            return
+        logger.warning(
+            "%s: cache backend %r failed less than %g s ago; the function runs uncached "
+            "meanwhile. Skipped lookups are counted in cache_info().backend_skips and logged "
+            "at most every %g s",
+            self.name,
+            self.backend,
+            COOLDOWN_S,
+            WARN_EVERY_S,
+            extra=call_fields(self.name, operation="get"),
         )
 
     # -- calls ----------------------------------------------------------------------------
@@ -442,6 +621,9 @@ class _Cache:
 
     def call(self, func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """A call that the inlined hit path did not answer (threads single-flight)."""
+        if not settings.enabled:
+            self.misses.increment()
+            return func(*args, **kwargs)
         landed = self._landed
         store, key = self.resolve(args, kwargs)
         found, value = self.lookup(store, key)
@@ -463,7 +645,7 @@ class _Cache:
                     return value
                 continue
             if flight.error is not None:
-                raise flight.error
+                raise _waiter_error(flight.error)
             return flight.value if self.out is None else self.out(flight.value)
 
     def _run(
@@ -480,17 +662,25 @@ class _Cache:
     def _board(self, fkey: Hashable, landed: int, new: Callable[[], _F]) -> tuple[_F, bool, bool]:
         """``(flight, whether we lead it, whether to re-check the cache first)``: the
         running flight of `fkey`, else a `new` one that we lead. A re-check is needed when a
-        flight landed since `landed` was read (before our miss): it may have stored ours."""
+        flight landed since `landed` was read (before our miss): it may have stored ours,
+        unless the backend is in a cool-down, which nobody stored to."""
+        cooling = self.guard is not None and self.guard.cooling()
         with self._lock:
             flight = self._flights.get(fkey)
             lead = flight is None
             if flight is None:
                 flight = self._flights[fkey] = new()
-            return flight, lead, self._landed != landed
+            elif type(flight) is _AsyncFlight:
+                flight.join()
+            return flight, lead, self._landed != landed and not cooling
 
     def _save_result(self, store: MemoryStore | None, key: Hashable, value: Any) -> tuple[Any, Any]:
         """Save what the function returned; ``(what was stored, what to return)``."""
-        stored, returned = self._prepare(value)
+        try:
+            stored, returned = self._prepare(value)
+        except Exception as exc:  # copy=True, and a lock inside: served uncached
+            self._uncopyable(exc)
+            return value, value
         self.save(store, key, stored)
         return stored, returned
 
@@ -531,56 +721,88 @@ class _Cache:
             flight.done.set()
         return value
 
-    # Shared backends do blocking I/O (a down Redis can take its whole timeout): in a worker
-    # thread, so that the event loop keeps serving other tasks meanwhile.
+    # Shared backends do blocking I/O (a hung Redis can take its whole timeout): in one of
+    # the backend's own threads, so that the event loop keeps serving other tasks, within
+    # the call's budget, and not at all in a cool-down (no thread hop either).
 
-    async def _lookup_async(self, store: MemoryStore | None, key: Hashable) -> tuple[bool, Any]:
+    async def _off_loop(
+        self, operation: str, budget: Budget, job: Callable[..., Any], *args: Any
+    ) -> Any:
+        """``job(*args)`` in the backend's threads; `_FAILED` when the budget ran out."""
+        import asyncio
+
+        assert self.guard is not None
+        try:
+            return await self.guard.run(budget, job, *args)
+        except asyncio.TimeoutError:
+            self.guard.failed()
+            self._failed(
+                operation,
+                TimeoutError(f"no answer within the call's {self.guard.timeout:g} s budget"),
+            )
+            return _FAILED
+
+    async def _lookup_async(
+        self, store: MemoryStore | None, key: Hashable, budget: Budget | None
+    ) -> tuple[bool, Any]:
         if store is not None:
             return self.lookup(store, key)
-        import asyncio
-
-        return await asyncio.to_thread(self.lookup, store, key)
+        assert self.guard is not None
+        assert budget is not None
+        if self.guard.cooling():
+            self._skipped()
+            return _MISS
+        found: tuple[bool, Any] = await self._off_loop("get", budget, self.lookup, store, key)
+        return _MISS if found is _FAILED else found
 
     async def _save_result_async(
-        self, store: MemoryStore | None, key: Hashable, value: Any
+        self, store: MemoryStore | None, key: Hashable, value: Any, budget: Budget | None
     ) -> tuple[Any, Any]:
-        if store is not None:
-            return self._save_result(store, key, value)
-        import asyncio
-
-        return await asyncio.to_thread(self._save_result, store, key, value)
+        guard = self.guard  # None: the memory backend
+        if guard is not None and budget is not None and not guard.cooling():
+            saved = await self._off_loop("set", budget, self._save_result, store, key, value)
+            if saved is not _FAILED:
+                return saved  # type: ignore[no-any-return]
+        # In memory, or the backend in a cool-down (save skips it): nothing to wait for.
+        return self._save_result(store, key, value)
 
     async def call_async(
         self, func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> Any:
-        """The same for coroutine functions (asyncio tasks single-flight per event loop)."""
+        """The same for coroutine functions: the tasks of every event loop in the process
+        share one flight per key."""
+        if not settings.enabled:
+            self.misses.increment()
+            return await func(*args, **kwargs)
         landed = self._landed
         store, key = self.resolve(args, kwargs)
-        found, value = await self._lookup_async(store, key)
+        budget = None if self.guard is None else self.guard.budget()
+        found, value = await self._lookup_async(store, key, budget)
         if found:
             return value
         fkey = self._flight_key(store, key)
         import asyncio  # already loaded: an async function is running
 
-        loop = asyncio.get_running_loop()
         task = asyncio.current_task()
         while True:
-            # Several loops in several threads may share this function: one flight map.
-            flight, lead, recheck = self._board(fkey, landed, lambda: _AsyncFlight(loop, task))
+            flight, lead, recheck = self._board(fkey, landed, lambda: _AsyncFlight(task))
             if lead:
-                return await self._lead_async(flight, fkey, recheck, func, args, kwargs, store, key)
-            if flight.loop is not loop or flight.owner is task:
-                # Another loop's future cannot be awaited here; the owner task awaiting its
-                # own flight would deadlock: both compute on their own.
+                return await self._lead_async(
+                    flight, fkey, recheck, func, args, kwargs, store, key, budget
+                )
+            if flight.owner is task:  # awaiting its own flight would deadlock: compute again
                 self.misses.increment()
                 result = await func(*args, **kwargs)
-                return (await self._save_result_async(store, key, result))[1]
+                return (await self._save_result_async(store, key, result, budget))[1]
             self.waits.increment()
-            # shield: a cancelled waiter must not cancel the shared computation.
-            value = await asyncio.shield(flight.future)
+            assert flight.future is not None  # joined on boarding
+            try:  # the leader may be a task of another loop, in another thread
+                value = await asyncio.wrap_future(flight.future)
+            except Exception as exc:  # the leader's, shared by every waiter: raise a copy
+                raise _waiter_error(exc)  # noqa: B904 -- its cause is the leader's exception
             if value is _RETRY:
                 landed = self._landed
-                found, value = await self._lookup_async(store, key)
+                found, value = await self._lookup_async(store, key, budget)
                 if found:
                     return value
                 continue
@@ -596,28 +818,31 @@ class _Cache:
         kwargs: dict[str, Any],
         store: MemoryStore | None,
         key: Hashable,
+        budget: Budget | None,
     ) -> Any:
-        future = flight.future
+        shared: Any = _RETRY  # what waiters get, if cancelled or interrupted: try again
+        error: Exception | None = None
         try:
-            found, value = (await self._lookup_async(store, key)) if recheck else _MISS
+            found, value = (await self._lookup_async(store, key, budget)) if recheck else _MISS
             if not found:
                 self.misses.increment()
-                stored, value = await self._save_result_async(
-                    store, key, await func(*args, **kwargs)
+                shared, value = await self._save_result_async(
+                    store, key, await func(*args, **kwargs), budget
                 )
-                future.set_result(stored)
             else:  # waiters copy the result: the leader's caller must not get that object
-                future.set_result(value)
+                shared = value
                 value = value if self.out is None else self.out(value)
         except Exception as exc:
-            future.set_exception(exc)
-            future.exception()  # retrieved: no "never retrieved" log when nobody waited
-            raise
-        except BaseException:
-            future.set_result(_RETRY)
+            error = exc
             raise
         finally:
             self._land(fkey)
+            future = flight.future  # no waiter can join any more: fulfil it
+            if future is not None:
+                if error is not None:
+                    future.set_exception(error)
+                else:
+                    future.set_result(shared)
         return value
 
     # -- introspection --------------------------------------------------------------------
@@ -634,17 +859,14 @@ class _Cache:
             expirations=self.expirations.value,
             single_flight_waits=self.waits.value,
             backend_errors=self.backend_errors.value,
+            backend_skips=self.backend_skips.value,
         )
 
     def clear(self) -> None:
         if self.memory:
-            for store in self._stores():
-                store.clear()
+            self.empty_memory()
         else:
-            try:
-                self.backend.clear(self.namespace)
-            except Exception as exc:
-                self._failed("clear", exc)
+            self._io("clear", self.backend.clear, self.namespace)
         for counter in (
             self.hits,
             self.misses,
@@ -652,16 +874,27 @@ class _Cache:
             self.evictions,
             self.expirations,
             self.backend_errors,
+            self.backend_skips,
         ):
             counter.reset()
 
+    def empty_memory(self) -> None:
+        """Drop the in-memory entries, counters untouched (`set_caching` turning caching off)."""
+        if self.memory:
+            for store in self._stores():
+                store.clear()
+
     def invalidate(self, *args: Any, **kwargs: Any) -> bool:
+        if self.per_instance:
+            self._receiver(args, kwargs)
         store, key = self.resolve(args, kwargs)
         return self.delete(store, key)
 
     def cache_key(self, *args: Any, **kwargs: Any) -> Any:
+        if self.per_instance:
+            self._receiver(args, kwargs)
         _, key = self.resolve(args, kwargs)
-        return (self.namespace, key) if self.memory else key
+        return (self.namespace, tuple(key)) if isinstance(key, HashedKey) else key
 
 
 _codecs: weakref.WeakKeyDictionary[Any, Codec] = weakref.WeakKeyDictionary()
@@ -671,10 +904,6 @@ def _default_codec(backend: Any) -> Codec:
     """The codec of a backend without its own: one per backend, so one unsigned warning."""
     from ._serialize import Codec, resolve_secret
 
-    try:
-        codec = _codecs.get(backend)
-        if codec is None:
-            codec = _codecs[backend] = Codec(resolve_secret("secret", None), repr(backend))
-    except TypeError:  # not weakly referenceable or unhashable: one codec per function
-        return Codec(resolve_secret("secret", None), repr(backend))
-    return codec
+    return per_backend(
+        _codecs, backend, lambda: Codec(resolve_secret("secret", None), repr(backend))
+    )

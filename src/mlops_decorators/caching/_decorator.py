@@ -1,15 +1,24 @@
 """`cache_result`: the decorator, its argument checks and its wrappers.
 
 The wrappers inline the memory hit path: the call's argument values plus the remaining
-defaults are the key (``KeyMaker.pads``, ``KeyMaker.keyword_pads``), then one dict lookup,
-one clock read and one lock-free counter, without a lock. Everything else goes through `_Cache`.
-The sync and async wrappers repeat those lines on purpose: a shared helper would add a
-Python call, about a fifth of a hit's cost.
+defaults are the key (``KeyMaker.pads``, ``KeyMaker.keyword_pads``), then one dict lookup
+(the key's only hash), one clock read, one LRU update by the entry's token and one lock-free
+counter, without a lock. Everything else goes through `_Cache`. The sync and async wrappers
+repeat those lines on purpose: a shared helper would add a Python call, about a fifth of a
+hit's cost. The builtins they call are bound when they are made, so that caching a builtin
+(``builtins.len = cache_result(len)``) cannot recurse.
+
+A method taking ``self`` is held by its class as a `_Method`: ``obj.method`` is then a
+`_BoundMethod`, which calls like a bound method and also binds the accessors that name a
+call (``obj.method.cache_invalidate(x)``).
 """
 
 from __future__ import annotations
 
+import builtins
+import functools
 import inspect
+import threading
 import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, TypeVar, overload
@@ -18,6 +27,7 @@ from .. import _checks
 from .._core import accessor, bare_or_called, check_target, decorate, function_or_option
 from ._cache import CacheBackend, CacheInfo, _Cache
 from ._memory import MemoryBackend
+from ._switch import reset_cache_settings, set_caching
 
 if TYPE_CHECKING:
     from datetime import timedelta
@@ -28,7 +38,14 @@ if TYPE_CHECKING:
 
 R = TypeVar("R")
 
-__all__ = ["cache_clear", "cache_info", "cache_invalidate", "cache_result"]
+__all__ = [
+    "cache_clear",
+    "cache_info",
+    "cache_invalidate",
+    "cache_result",
+    "reset_cache_settings",
+    "set_caching",
+]
 
 
 def _check_backend(backend: Any) -> Any:
@@ -62,6 +79,23 @@ def _check_ignore(ignore: Iterable[str] | str) -> tuple[str, ...]:
     return result
 
 
+def _check_version(version: Any) -> str | int | None:
+    if version is None or isinstance(version, str):
+        return version
+    try:
+        return _checks.integer("version", version)  # numpy integers too
+    except TypeError:
+        raise _checks.wrong_type("version", "a str, an int or None", version) from None
+
+
+def _check_namespace(namespace: Any) -> str | None:
+    namespace = _checks.optional(_checks.instance_of, "namespace", namespace, str)
+    if namespace is not None and (not namespace or ":" in namespace):
+        # ":" ends the namespace in a stored key: "a" would clear "a:b"'s entries.
+        raise _checks.wrong_value("namespace", "a non-empty str without ':'", namespace)
+    return namespace
+
+
 @overload
 def cache_result(ttl: Callable[P, R], /) -> Callable[P, R]: ...
 
@@ -76,6 +110,7 @@ def cache_result(
     ignore: Iterable[str] | str = (),
     typed: bool = False,
     version: str | int | None = None,
+    namespace: str | None = None,
     backend: Any = None,
     cache_none: bool = True,
     copy: bool = False,
@@ -91,6 +126,7 @@ def cache_result(
     ignore: Iterable[str] | str = (),
     typed: bool = False,
     version: str | int | None = None,
+    namespace: str | None = None,
     backend: Any = None,
     cache_none: bool = True,
     copy: bool = False,
@@ -103,7 +139,8 @@ def cache_result(
     cache. The wrapper gains ``cache_info()``, ``cache_clear()``,
     ``cache_invalidate(*args, **kwargs)`` and ``cache_key(*args, **kwargs)``
     (``cache_result_stats`` is an alias of ``cache_info``, after the package's
-    ``<decorator>_stats`` convention).
+    ``<decorator>_stats`` convention); on a method, ``obj.method.cache_invalidate(x)``
+    names ``obj``'s entry. `set_caching` turns caching off for a test suite.
 
     Args:
         ttl: Seconds (or a `timedelta`) an entry is served after it was stored; None never
@@ -111,18 +148,26 @@ def cache_result(
         maxsize: Most entries kept (memory backend; per instance for methods); None for no
             limit. The least recently used live entry goes first, after expired ones.
         max_bytes: Most bytes kept (memory backend), weighing each value by its ``nbytes``
-            when it has one, else `sys.getsizeof`. A single larger value is not cached.
+            when it has one, tuples, lists and dicts by their items (so a tuple of arrays by
+            its arrays), else `sys.getsizeof`. A single larger value is not cached.
         key: A function of the call's arguments returning the key (replaces the
             argument-based key).
         ignore: Names of arguments left out of the key (a logger, a client).
-        typed: Key arguments of different types apart (``1`` and ``1.0``).
+        typed: Key arguments of different types apart (``1`` and ``1.0``): the types of the
+            arguments themselves, not of what they contain, as `functools.lru_cache`, on
+            every backend.
         version: Part of every key: change it to drop entries made by older code.
+        namespace: The name of this function's entries in a shared backend, instead of its
+            module and qualified name; needed there for functions those do not name in
+            every process (closures, lambdas, partials, callable objects, functions
+            of a notebook).
         backend: None or `MemoryBackend` (in-process), `SQLiteBackend` (one machine,
             survives restarts) or `RedisBackend` (shared by a service), or any
             `CacheBackend`.
         cache_none: Whether a None result is cached.
         copy: Return a fresh copy of the cached value on every hit instead of read-only
-            arrays.
+            arrays. A result that cannot be copied is returned uncached (counted in
+            ``backend_errors``).
 
     Returns:
         The decorated function when used bare (``@cache_result``), else a decorator.
@@ -133,7 +178,8 @@ def cache_result(
             keyed (the message names it).
         ValueError: ``ttl``, ``maxsize`` or ``max_bytes`` is not positive, ``ignore``
             names a parameter the function does not have, ``key`` and ``ignore`` are both
-            given, or ``max_bytes`` is given with a backend other than the memory one.
+            given, ``max_bytes`` is given with a backend other than the memory one, or a
+            shared backend needs ``namespace`` to tell this function's entries from another's.
 
     Example:
         >>> calls = []
@@ -154,7 +200,8 @@ def cache_result(
         "key": _checks.optional_callable("key", key),
         "ignore": _check_ignore(ignore),
         "typed": _checks.flag("typed", typed),
-        "version": _checks.optional(_checks.instance_of, "version", version, (str, int)),
+        "version": _check_version(version),
+        "namespace": _check_namespace(namespace),
         "backend": _check_backend(backend),
         "cache_none": _checks.flag("cache_none", cache_none),
         "copy": _checks.flag("copy", copy),
@@ -165,9 +212,11 @@ def cache_result(
 
 
 def _apply(fn: Any, **options: Any) -> Any:
-    check_target(fn, "cache_result", allow_generators=False)  # before building its state
+    target = check_target(fn, "cache_result", allow_generators=False)  # before its state
     state = _Cache(fn, **options)
     call, call_async, hit = state.call, state.call_async, state.hits.increment
+    if _is_builtin(target):
+        call = _reentrant(call)
     out = state.out
     store = state.store
     # Calls the inlined hit path answers: those whose key is their argument values (args,
@@ -175,22 +224,23 @@ def _apply(fn: Any, **options: Any) -> Any:
     pads, keyword_pads = state.keys.inline if store is not None else ({}, {})
     pad_of, keyword_pad_of = pads.get, keyword_pads.get
     arity = next((n for n, pad in pads.items() if not pad), -1)  # every parameter passed
-    data = store.data if store is not None else {}
-    get, touch = data.get, getattr(data, "move_to_end", None)
+    data: dict[Any, Any] = store.data if store is not None else {}
+    get, touch = data.get, store.order.move_to_end if store is not None else None
     clock = store.clock if store is not None else time.monotonic  # unused without a store
+    length, to_tuple = len, tuple  # bound now: see the module docstring
 
     def make_sync(func: Callable[..., Any]) -> Callable[..., Any]:
         def cached(*args: Any, **kwargs: Any) -> Any:
             if not kwargs:
-                if len(args) == arity:
+                if length(args) == arity:
                     key: Any = args
                 else:  # defaults appended: the key state.call would build
-                    pad = pad_of(len(args))
+                    pad = pad_of(length(args))
                     key = None if pad is None else args + pad
             else:
-                shape = keyword_pad_of(tuple(kwargs))
-                if shape is not None and shape[0] == len(args):
-                    key = args + tuple(kwargs.values()) + shape[1]
+                shape = keyword_pad_of(to_tuple(kwargs))
+                if shape is not None and shape[0] == length(args):
+                    key = args + to_tuple(kwargs.values()) + shape[1]
                 else:
                     key = None
             if key is not None:
@@ -201,7 +251,7 @@ def _apply(fn: Any, **options: Any) -> Any:
                 if entry is not None and entry[1] > clock():
                     hit()
                     try:  # noqa: SIM105 -- contextlib.suppress costs a call per hit
-                        touch(key)  # type: ignore[misc]
+                        touch(entry[3])  # type: ignore[misc]
                     except KeyError:  # evicted by another thread meanwhile: value still valid
                         pass
                     return entry[0] if out is None else out(entry[0])
@@ -212,15 +262,15 @@ def _apply(fn: Any, **options: Any) -> Any:
     def make_async(func: Callable[..., Any]) -> Callable[..., Any]:
         async def cached(*args: Any, **kwargs: Any) -> Any:
             if not kwargs:
-                if len(args) == arity:
+                if length(args) == arity:
                     key: Any = args
                 else:  # defaults appended: the key state.call would build
-                    pad = pad_of(len(args))
+                    pad = pad_of(length(args))
                     key = None if pad is None else args + pad
             else:
-                shape = keyword_pad_of(tuple(kwargs))
-                if shape is not None and shape[0] == len(args):
-                    key = args + tuple(kwargs.values()) + shape[1]
+                shape = keyword_pad_of(to_tuple(kwargs))
+                if shape is not None and shape[0] == length(args):
+                    key = args + to_tuple(kwargs.values()) + shape[1]
                 else:
                     key = None
             if key is not None:
@@ -231,7 +281,7 @@ def _apply(fn: Any, **options: Any) -> Any:
                 if entry is not None and entry[1] > clock():
                     hit()
                     try:  # noqa: SIM105 -- contextlib.suppress costs a call per hit
-                        touch(key)  # type: ignore[misc]
+                        touch(entry[3])  # type: ignore[misc]
                     except KeyError:  # evicted by another thread meanwhile: value still valid
                         pass
                     return entry[0] if out is None else out(entry[0])
@@ -239,7 +289,7 @@ def _apply(fn: Any, **options: Any) -> Any:
 
         return cached
 
-    return decorate(
+    wrapper = decorate(
         fn,
         "cache_result",
         sync=make_sync,
@@ -253,6 +303,100 @@ def _apply(fn: Any, **options: Any) -> Any:
         },
         allow_generators=False,
     )
+    if not state.binds_instance:
+        return wrapper
+    return functools.update_wrapper(_Method(wrapper), wrapper)
+
+
+def _is_builtin(fn: Any) -> bool:
+    """Whether `fn` is a builtin (``len``, ``tuple``), which the cache's own code calls."""
+    name = getattr(fn, "__name__", None)
+    return isinstance(name, str) and getattr(builtins, name, None) is fn
+
+
+def _reentrant(call: Callable[..., Any]) -> Callable[..., Any]:
+    """`call` for a cached builtin, which someone may install in `builtins`: when the cache's
+    own key and store code calls it back, it runs uncached instead of recursing."""
+    inside = threading.local()
+
+    def guarded(func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        if getattr(inside, "active", False):
+            return func(*args, **kwargs)
+        inside.active = True
+        try:
+            return call(func, args, kwargs)
+        finally:
+            inside.active = False
+
+    return guarded
+
+
+class _Method(functools.partial):  # type: ignore[type-arg]
+    """A cached method taking ``self``, as its class holds it: taken from an instance it is
+    a `_BoundMethod`, from the class the wrapper itself (``Model.predict``)."""
+
+    __slots__ = ()
+
+    def __get__(self, instance: object, owner: type | None = None) -> Any:
+        if instance is None:
+            return self.func
+        return _BoundMethod(self.func, instance)
+
+    def __repr__(self) -> str:
+        return repr(self.func)
+
+
+class _BoundMethod(functools.partial):  # type: ignore[type-arg]
+    """``obj.method`` of a cached method: a bound method (called at C speed, through
+    `functools.partial`), whose ``cache_invalidate`` and ``cache_key`` name ``obj``'s entries.
+    Every other attribute is the wrapper's, as on a bound method."""
+
+    __slots__ = ()
+
+    @property
+    def __self__(self) -> Any:
+        return self.args[0]
+
+    @property
+    def __func__(self) -> Any:
+        return self.func
+
+    def cache_invalidate(self, *args: Any, **kwargs: Any) -> bool:
+        """Drop the entry of ``obj.method(*args, **kwargs)``; whether it was there."""
+        wrapper: Any = self.func
+        return bool(wrapper.cache_invalidate(self.args[0], *args, **kwargs))
+
+    def cache_key(self, *args: Any, **kwargs: Any) -> Any:
+        """The key of ``obj.method(*args, **kwargs)``."""
+        wrapper: Any = self.func
+        return wrapper.cache_key(self.args[0], *args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        # Not the wrapper's code nor what it wraps: inspect.signature would read them as
+        # this object's, with `self`; without them it reads a partial, which drops `self`.
+        if name in ("__code__", "__wrapped__"):
+            raise AttributeError(name)
+        return getattr(self.func, name)
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, _BoundMethod)
+            and self.args[0] is other.args[0]
+            and self.func == other.func
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.func, id(self.args[0])))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return getattr, (self.args[0], self.func.__name__)
+
+    def __repr__(self) -> str:
+        return f"<bound method {self.func.__qualname__} of {self.args[0]!r}>"
+
+
+# Read on an instance, the method's docstring, as a bound method shows it.
+_BoundMethod.__doc__ = property(lambda bound: bound.func.__doc__)  # type: ignore[assignment]
 
 
 def cache_info(fn: Callable[..., object]) -> CacheInfo:
@@ -338,6 +482,6 @@ def cache_invalidate(fn: Callable[..., object], *args: Any, **kwargs: Any) -> bo
         (True, False)
     """
     invalidate: Callable[..., bool] = accessor(fn, "cache_invalidate", "cache_result")
-    if inspect.ismethod(fn):  # the call it names passed the instance (or class) first
+    if inspect.ismethod(fn):  # under other decorators: the call it names passed fn.__self__
         args = (fn.__self__, *args)
     return invalidate(*args, **kwargs)

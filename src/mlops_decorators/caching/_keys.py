@@ -6,19 +6,27 @@ are (the fast path: for a call with positional arguments only, the key *is* the 
 tuple). Unhashable values become tagged tuples built from their content; the tags are
 private objects, so no user value can collide with them.
 
+The memory backend gets the key as a `HashedKey`: the tuple with its hash computed once, so
+an argument's ``__hash__`` runs once however many dicts the key visits (lookup,
+single-flight, store, LRU order).
+
 External backends need a key that is the same in every process: `stable_digest` walks a
-normalised key and hashes a type-tagged canonical encoding of it (never ``str``, ``repr``,
-``hash`` or pickle).
+normalised key and hashes a canonical encoding of it (never ``str``, ``repr``, ``hash`` or
+pickle) in which every value starts with a tag saying how to read it and every sequence
+carries its length, so two different keys never encode alike. `namespace_of` names the
+function in those keys, and refuses functions it cannot name the same way in every process.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 import inspect
 import struct
 import sys
 from collections.abc import Callable, Hashable, Iterable
+from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -54,6 +62,30 @@ _CUSTOM = _Tag("custom")
 
 class UnkeyableError(TypeError):
     """A value that cannot be keyed; the key builder adds the argument's name."""
+
+
+class HashedKey(tuple):  # type: ignore[type-arg]
+    """A key tuple that computed its hash once: every dict it visits (single-flight, store,
+    LRU order) reuses it, so an argument's ``__hash__`` is not called again.
+
+    It equals the plain tuple, so the wrappers' lookup with a call's own ``args`` tuple (one
+    hash) finds the entry stored under it, comparing in C.
+    """
+
+    hash: int
+
+    def __new__(cls, key: tuple[Any, ...]) -> HashedKey:
+        """`key` with its hash.
+
+        Raises:
+            TypeError: `key` is unhashable.
+        """
+        self = super().__new__(cls, key)
+        self.hash = hash(key)
+        return self
+
+    def __hash__(self) -> int:
+        return self.hash
 
 
 def _is_pydantic(value: Any) -> bool:
@@ -93,8 +125,13 @@ def array_key(array: Any) -> tuple[Any, ...]:
         raise UnkeyableError("numpy arrays of dtype object cannot be keyed by content")
     # C- and Fortran-ordered copies of equal data hash alike; copying only when needed.
     flat = np.ascontiguousarray(array).reshape(-1).view(np.uint8)
-    dtype = array.dtype.str if array.dtype.fields is None else tuple(array.dtype.descr)
+    dtype = array.dtype.str if array.dtype.fields is None else _frozen(array.dtype.descr)
     return (_ARRAY, dtype, array.shape, _array_hasher()(flat))
+
+
+def _frozen(descr: Any) -> Any:
+    """A structured dtype's ``descr`` with its lists (nested fields) made tuples: hashable."""
+    return tuple(map(_frozen, descr)) if isinstance(descr, (list, tuple)) else descr
 
 
 def normalise(value: Any) -> Hashable:
@@ -134,6 +171,11 @@ def normalise(value: Any) -> Hashable:
         f"{cls.__module__}.{cls.__qualname__} is unhashable and is not a type keyed by "
         "content (list, tuple, dict, set, bytearray, dataclass, pydantic model, numpy array)"
     )
+
+
+def _unless_hashable(value: Any) -> Any:
+    """`normalise` for a value whose type cannot be hashed, else `value` (not hashed yet)."""
+    return normalise(value) if type(value).__hash__ is None else value
 
 
 _EMPTY = inspect.Parameter.empty
@@ -231,52 +273,59 @@ class KeyMaker:
         return ({}, {}) if self._fast_skip else (self.pads, self.keyword_pads)
 
     def __call__(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
-        """The key of a call.
+        """The key of a call, a plain tuple (for shared backends, which encode it).
 
         Raises:
             TypeError: The arguments do not match the signature, or an argument cannot be
                 keyed (the message names it and points to ``key=`` / ``ignore=``).
         """
+        return tuple(self.hashed(args, kwargs))
+
+    def hashed(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> HashedKey:
+        """The key of a call, each argument hashed once when all are hashable.
+
+        Raises:
+            TypeError: As for ``__call__``.
+        """
         key = self._padded(args, kwargs)
         if key is not None:
-            return key
-        if self._custom is not None:
+            try:
+                return HashedKey(key)
+            except TypeError:  # an unhashable argument: bound below, to name it if need be
+                pass
+        elif self._custom is not None:
             return self._custom_key(args, kwargs)
         values = self._bind_simple(args, kwargs) if self._simple else None
         if values is None:
             bound = self._signature.bind(*args, **kwargs)  # raises the call's own TypeError
             bound.apply_defaults()
             values = [bound.arguments[name] for name in self._names]
-        kept = tuple(values[i] for i in self._keep)
-        if not self._typed:
+        types: tuple[Any, ...] = ()
+        if self._typed:
+            types = ((_TYPES, *(_types(self._kinds[i], values[i]) for i in self._keep)),)
+        if key is None:  # not tried above
             try:
-                hash(kept)
+                return HashedKey(tuple(values[i] for i in self._keep) + types)
             except TypeError:
                 pass
-            else:
-                return kept
-        key = tuple(self._value(i, values[i]) for i in self._keep)
-        if self._typed:
-            key += ((_TYPES, *(_types(self._kinds[i], values[i]) for i in self._keep)),)
-        return key
+        try:  # what cannot be hashed by content, the rest as is: each hashed once, here
+            return HashedKey(
+                tuple(self._value(i, values[i], _unless_hashable) for i in self._keep) + types
+            )
+        except TypeError:  # a hashable type holding an unhashable value ((1, [2])), or worse
+            return HashedKey(tuple(self._value(i, values[i]) for i in self._keep) + types)
 
     def _padded(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...] | None:
-        """The key from `pads` or `keyword_pads` when they cover the call and it is hashable."""
+        """The key from `pads` or `keyword_pads` when they cover the call (maybe unhashable)."""
         if kwargs:
             shape = self.keyword_pads.get(tuple(kwargs))
             if shape is None or shape[0] != len(args):
                 return None
-            key = args[self._fast_skip :] + tuple(kwargs.values()) + shape[1]
-        else:
-            pad = self.pads.get(len(args))
-            if pad is None:
-                return None
-            key = args[self._fast_skip :] + pad
-        try:
-            hash(key)
-        except TypeError:
+            return args[self._fast_skip :] + tuple(kwargs.values()) + shape[1]
+        pad = self.pads.get(len(args))
+        if pad is None:
             return None
-        return key
+        return args[self._fast_skip :] + pad
 
     def _bind_simple(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[Any] | None:
         """Argument values in parameter order, or None when the call is wrong (the general
@@ -295,14 +344,14 @@ class KeyMaker:
                 return None
         return values
 
-    def _value(self, i: int, value: Any) -> Any:
+    def _value(self, i: int, value: Any, content: Callable[[Any], Any] = normalise) -> Any:
         name, kind = self._names[i], self._kinds[i]
         try:
             if kind is inspect.Parameter.VAR_POSITIONAL:
-                return (_VARARGS, *map(normalise, value))
+                return (_VARARGS, *map(content, value))
             if kind is inspect.Parameter.VAR_KEYWORD:
-                return (_VARKW, frozenset((k, normalise(v)) for k, v in value.items()))
-            return normalise(value)
+                return (_VARKW, frozenset((k, content(v)) for k, v in value.items()))
+            return content(value)
         except UnkeyableError as exc:
             raise TypeError(
                 f"cache_result cannot key argument {name!r} of {self._qualname}: {exc}. "
@@ -310,11 +359,15 @@ class KeyMaker:
                 "argument out of the key."
             ) from None
 
-    def _custom_key(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
+    def _custom_key(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> HashedKey:
         assert self._custom is not None
         result = self._custom(*args, **kwargs)
         try:
-            return (_CUSTOM, normalise(result))
+            return HashedKey((_CUSTOM, result))
+        except TypeError:  # unhashable: keyed by content
+            pass
+        try:
+            return HashedKey((_CUSTOM, normalise(result)))
         except UnkeyableError as exc:
             raise TypeError(
                 f"cache_result cannot use the value returned by key= for {self._qualname}: "
@@ -331,8 +384,11 @@ def _types(kind: object, value: Any) -> Any:
     return type(value)  # a namedtuple is not a tuple, an OrderedDict not a dict
 
 
-def stable_digest(namespace: str, key: Any, *, typed: bool) -> str:
+def stable_digest(namespace: str, key: Any) -> str:
     """A key that is the same in every process: ``"<namespace>:<hex blake2b>"``.
+
+    Equal keys (as dict keys: ``1``, ``1.0`` and ``True`` alike) give one digest; any other
+    two keys give two, whatever mix of types they hold (see `_encode`).
 
     Raises:
         TypeError: Part of the key only has an identity (an object hashable by ``id``),
@@ -341,7 +397,7 @@ def stable_digest(namespace: str, key: Any, *, typed: bool) -> str:
     import hashlib  # only shared backends need it: kept out of the package import
 
     out = bytearray()
-    _encode(key, out, typed)
+    _encode(key, out)
     return f"{namespace}:{hashlib.blake2b(out, digest_size=16).hexdigest()}"
 
 
@@ -355,16 +411,23 @@ def _bytes(tag: bytes, data: bytes, out: bytearray) -> None:
     out += data
 
 
-def _encode(value: Any, out: bytearray, typed: bool) -> None:
+def _encode(value: Any, out: bytearray) -> None:
+    """Append `value`'s encoding to `out`.
+
+    Every encoding starts with a one-byte tag that says how to read the rest: fixed-size
+    data, length-prefixed bytes, a count of items, or a fixed number of nested encodings
+    (``E`` is a class then a value). So an encoding ends where its reader says, and a
+    sequence of them splits one way only: two different keys never encode alike (no
+    ``(Color, 1, Shape.SQUARE)`` reading as ``(Color.RED, Shape, 2)``).
+    """
     cls = type(value)
     if value is None:
         out += b"N"
     elif cls is str:
         _bytes(b"s", value.encode("utf-8", "surrogatepass"), out)
-    elif cls is bool and typed:
-        out += b"T" if value else b"F"
-    elif cls in (int, bool) or (cls is float and not typed and value.is_integer()):
-        # Untyped keys treat 1, 1.0 and True alike, as dict lookups in memory do.
+    elif cls is int or cls is bool or (cls is float and value.is_integer()):
+        # 1, 1.0 and True are one key, as dict lookups in memory make them; `typed` keys
+        # carry the arguments' types beside their values.
         number = int(value)
         _bytes(b"i", number.to_bytes(number.bit_length() // 8 + 1, "big", signed=True), out)
     elif cls is float:
@@ -376,12 +439,12 @@ def _encode(value: Any, out: bytearray, typed: bool) -> None:
         out += b"("
         out += _PACK_LEN(len(value))
         for item in value:
-            _encode(item, out, typed)
+            _encode(item, out)
     elif cls is frozenset:
         parts = []
         for item in value:
             part = bytearray()
-            _encode(item, part, typed)
+            _encode(item, part)
             parts.append(bytes(part))
         out += b"{"
         out += _PACK_LEN(len(parts))
@@ -392,42 +455,46 @@ def _encode(value: Any, out: bytearray, typed: bool) -> None:
     elif isinstance(value, type):
         _bytes(b"t", f"{value.__module__}.{value.__qualname__}".encode(), out)
     else:
-        _encode_other(value, out, typed)
+        _encode_other(value, out)
 
 
-def _encode_other(value: Any, out: bytearray, typed: bool) -> None:
+def _encode_other(value: Any, out: bytearray) -> None:
     cls = type(value)
     np = _numpy()
     # Values of these types exist only if their modules were imported: never import them.
     datetime = sys.modules.get("datetime")
     uuid = sys.modules.get("uuid")
     if isinstance(value, enum.Enum):
-        _encode(cls, out, typed)
-        _encode(value.value, out, typed)
+        out += b"E"
+        _encode(cls, out)
+        _encode(value.value, out)
     elif cls is complex:
         out += b"c"
         out += _PACK_F(value.real) + _PACK_F(value.imag)
     elif datetime and isinstance(value, (datetime.datetime, datetime.date, datetime.time)):
-        _encode(cls, out, typed)
-        _bytes(b"d", value.isoformat().encode(), out)
+        out += b"D"
+        _encode(cls, out)
+        _bytes(b"", value.isoformat().encode(), out)
     elif datetime and isinstance(value, datetime.timedelta):
-        _encode(cls, out, typed)
-        _encode((value.days, value.seconds, value.microseconds), out, typed)
+        out += b"R"
+        _encode(cls, out)
+        _encode((value.days, value.seconds, value.microseconds), out)
     elif uuid and isinstance(value, uuid.UUID):
         _bytes(b"u", value.bytes, out)
     elif np is not None and isinstance(value, np.generic) and not value.dtype.hasobject:
         _bytes(b"n", value.dtype.str.encode(), out)
         _bytes(b"", value.tobytes(), out)
     elif dataclasses.is_dataclass(value):
-        _encode(normalise_content(value), out, typed)
+        _encode(normalise_content(value), out)
     elif _is_pydantic(value):
-        _encode((_PYDANTIC, cls, normalise(value.model_dump())), out, typed)
+        _encode((_PYDANTIC, cls, normalise(value.model_dump())), out)
     elif isinstance(value, (str, int, float, bytes, tuple, frozenset)):
         # Subclasses of the builtins (str enums are handled above): their builtin content.
         builtins: tuple[Callable[[Any], Any], ...] = (str, int, float, bytes, tuple, frozenset)
         base = next(b for b in builtins if isinstance(value, b))  # type: ignore[arg-type]
-        _encode(cls, out, typed)
-        _encode(base(value), out, typed)
+        out += b"S"
+        _encode(cls, out)
+        _encode(base(value), out)
     else:
         raise TypeError(
             f"cache_result cannot key a {cls.__module__}.{cls.__qualname__} for a shared "
@@ -440,3 +507,93 @@ def normalise_content(value: Any) -> tuple[Any, ...]:
     """A hashable dataclass by its fields (for stable keys, where identity means nothing)."""
     fields = tuple((f.name, normalise(getattr(value, f.name))) for f in dataclasses.fields(value))
     return (_DATACLASS, type(value), fields)
+
+
+# multiprocessing runs the parent's main script as `__mp_main__` in spawned workers.
+_MAIN_MODULES = ("__main__", "__mp_main__")
+
+
+def namespace_of(
+    target: Any, name: str, *, namespace: str | None, version: str | int | None, shared: str | None
+) -> str:
+    """The namespace of a cached function's keys: ``"<module>.<qualname>"`` (or `namespace`),
+    plus ``"@<version>"``.
+
+    A function of the main script is named after the script (``python train.py``: ``train``)
+    or module (``python -m app.train``: ``app.train``), never ``__main__`` or
+    ``__mp_main__``: a parent process and its spawned workers share entries.
+
+    Args:
+        target: The decorated callable (unwrapped from staticmethod/classmethod).
+        name: Its qualified name.
+        namespace: The name given with ``namespace=``, if any.
+        version: ``version=``.
+        shared: The repr of the shared backend the keys go to, or None (memory).
+
+    Raises:
+        ValueError: `shared`, no `namespace`, and the name does not identify the function
+            in every process (a closure, a lambda, a partial, a bound method...).
+    """
+    if namespace is None:
+        module = _module_name(target)
+        if shared is not None:
+            reason = _why_unnamed(target, name, module)
+            if reason is not None:
+                raise ValueError(
+                    f"namespace is needed to cache {name} in {shared}: {reason}. Pass "
+                    "namespace='<a name for this function alone>' (a factory's functions "
+                    "each need their own, such as namespace=f'scale-{factor}')."
+                )
+        namespace = f"{module or '__main__'}.{name}"
+    return namespace if version is None else f"{namespace}@{version}"
+
+
+def _module_name(target: Any) -> str | None:
+    """The module `target` was defined in; the main script's own name for ``__main__``, or
+    None when the main module has no name that another process could share (a notebook)."""
+    while isinstance(target, functools.partial):
+        target = target.func
+    module = getattr(target, "__module__", None)
+    if not isinstance(module, str) or module not in _MAIN_MODULES:
+        return module if isinstance(module, str) else None
+    # While a spawned worker runs the script, __mp_main__ is a temporary module: read the
+    # function's own globals rather than sys.modules.
+    namespace = getattr(target, "__globals__", None)
+    if namespace is None:
+        namespace = getattr(sys.modules.get(module), "__dict__", {})
+    spec = namespace.get("__spec__")
+    if spec is not None and isinstance(getattr(spec, "name", None), str):
+        return str(spec.name)  # python -m app.train
+    path = namespace.get("__file__")
+    return PurePath(path).stem if isinstance(path, str) else None
+
+
+def _why_unnamed(target: Any, name: str, module: str | None) -> str | None:
+    """Why ``<module>.<name>`` may name other functions too in a shared store, or None."""
+    bound_to = getattr(target, "__self__", None)
+    if inspect.ismethod(target) or (
+        inspect.isbuiltin(target) and bound_to is not None and not inspect.ismodule(bound_to)
+    ):
+        return "it is a bound method, and its instance is not part of the key"
+    if isinstance(target, functools.partial):
+        return "it is a functools.partial, and its bound arguments are not part of the key"
+    if not isinstance(getattr(target, "__qualname__", getattr(target, "__name__", None)), str):
+        return "it is a callable object named after its class, as every other instance is"
+    if "<lambda>" in name:
+        return "it is a lambda, as every lambda of its module is named"
+    # A closure's behaviour depends on what it captured, which its name does not say
+    # (make(2) and make(3)); a nested function without captures is the same code each time.
+    # __class__ is the cell of super(), which the class's name does say.
+    captured = getattr(getattr(target, "__code__", None), "co_freevars", ())
+    captured = [variable for variable in captured if variable != "__class__"]
+    if captured:
+        return (
+            f"it is a closure (over {', '.join(captured)}), and every function made by "
+            "another call of its enclosing function would share its entries"
+        )
+    if module is None:
+        return (
+            "it is defined in __main__ without a file (a notebook, a REPL, python -c), where "
+            "any other session's function of that name would share its entries"
+        )
+    return None

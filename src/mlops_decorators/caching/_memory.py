@@ -1,33 +1,42 @@
-"""The in-process backend: an LRU ordered dict with a TTL per entry, guarded for threads.
+"""The in-process backend: a dict of entries with a TTL each, an LRU order, a lock for writers.
 
-Reads take no lock. ``OrderedDict.get`` and ``move_to_end`` are single C calls, atomic under
-the GIL, and entries are immutable tuples ``(value, deadline, weight)``: a reader sees the
-old entry or its replacement, never a torn one. An entry may be evicted by another thread
+Entries ``(value, deadline, weight, token)`` are filed under their `HashedKey`, which
+hashed the call's arguments once; the LRU order is a second, ordered dict from each entry's
+token (an int, unique per store) to its key. So the wrappers' hit path hashes a call's
+arguments once, in its lookup, and marks the entry recently used by its token; the miss
+path, eviction and expiry reuse the key's stored hash: no argument's ``__hash__`` runs again.
+
+Reads take no lock. ``dict.get`` and ``OrderedDict.move_to_end`` are single C calls, atomic
+under the GIL, and entries are immutable tuples: a reader sees the old entry or its
+replacement, never a torn one. An entry may be evicted (or replaced) by another thread
 between a reader's ``get`` and its ``move_to_end``; the reader still returns the value it
 read (it was live when read) and ignores the ``KeyError``. Writers (insertion, eviction,
-expiry, deletion) serialise on one lock per store, and never iterate ``data`` (a reader's
-``move_to_end`` would invalidate the iterator): eviction takes the oldest entry with
+expiry, deletion) serialise on one lock per store, and never iterate the LRU order (a
+reader's ``move_to_end`` would invalidate the iterator): eviction takes the oldest entry with
 ``popitem``.
 
-Every entry of a store has the same TTL, so insertion order is deadline order: a second
-ordered dict keeps keys by deadline and expired entries are purged from its front in O(1)
+Every entry of a store has the same TTL, so insertion order is deadline order: a third
+ordered dict keeps tokens by deadline and expired entries are purged from its front in O(1)
 per entry, before any live entry is evicted.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 import sys
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable
 from typing import Any
 
 from .. import _checks
 from .._stats import Counter
+from ._keys import HashedKey
 
-Entry = tuple[Any, float, int]
+# (value, deadline, weight, token)
+Entry = tuple[Any, float, int, int]
 
 
 class MemoryBackend:
@@ -35,7 +44,8 @@ class MemoryBackend:
 
     Each decorated function, and each instance for methods, gets its own least-recently-used
     store sized by ``cache_result(maxsize=..., max_bytes=...)``; one `MemoryBackend` may be
-    shared by several functions without their entries mixing.
+    shared by several functions without their entries mixing. The entries live with each
+    decorated function, not in the backend: a pickled copy carries only the clock.
 
     Args:
         clock: Monotonic clock in seconds used for expiry; inject a fake one in tests.
@@ -66,11 +76,26 @@ class MemoryBackend:
 
 
 def weight_of(value: Any) -> int:
-    """Bytes an entry counts for under ``max_bytes``: ``nbytes`` when it has one."""
-    nbytes = getattr(value, "nbytes", None)
-    if isinstance(nbytes, int):
-        return nbytes
-    return sys.getsizeof(value)
+    """Bytes an entry counts for under ``max_bytes``: ``nbytes`` when it has one (arrays),
+    the container plus its items for tuples, lists and dicts (a tuple of arrays weighs its
+    arrays; an object held twice counts once), else `sys.getsizeof`."""
+    seen: set[int] = set()
+
+    def weigh(item: Any) -> int:
+        if id(item) in seen:  # held twice, or a cycle
+            return 0
+        seen.add(id(item))
+        nbytes = getattr(item, "nbytes", None)
+        if isinstance(nbytes, int):
+            return nbytes
+        size = sys.getsizeof(item)
+        if isinstance(item, dict):
+            return size + sum(weigh(k) + weigh(v) for k, v in item.items())
+        if isinstance(item, (tuple, list)):
+            return size + sum(map(weigh, item))
+        return size
+
+    return weigh(value)
 
 
 class MemoryStore:
@@ -81,12 +106,14 @@ class MemoryStore:
         "_evictions",
         "_expirations",
         "_lock",
+        "_tokens",
         "_ttl",
         "bytes",
         "clock",
         "data",
         "max_bytes",
         "maxsize",
+        "order",
     )
 
     def __init__(
@@ -102,24 +129,44 @@ class MemoryStore:
         self._ttl = ttl
         self.maxsize = maxsize
         self.max_bytes = max_bytes
-        self.data: OrderedDict[Hashable, Entry] = OrderedDict()
-        self._by_deadline: OrderedDict[Hashable, float] = OrderedDict()
+        self.data: dict[HashedKey, Entry] = {}
+        self.order: OrderedDict[int, HashedKey] = OrderedDict()  # token -> key, LRU first
+        self._by_deadline: OrderedDict[int, float] = OrderedDict()  # token -> deadline
+        self._tokens = itertools.count()
         self._lock = threading.Lock()
         self._evictions = evictions
         self._expirations = expirations
         self.bytes = 0
 
     def __len__(self) -> int:
-        return len(self.data)
+        """Live entries (expired ones wait for the next write to be purged)."""
+        if self._ttl is None:
+            return len(self.data)
+        now = self.clock()
+        with self._lock:
+            expired = 0
+            for deadline in self._by_deadline.values():  # deadline order
+                if deadline > now:
+                    break
+                expired += 1
+            return len(self.data) - expired
 
-    def lookup(self, key: Hashable) -> Entry | None:
+    def after_fork(self) -> None:
+        """In a child made by ``os.fork()``: a lock held by a parent's thread never opens
+        here, and what that thread was writing may be half done, so its store starts empty."""
+        held = self._lock.locked()
+        self._lock = threading.Lock()
+        if held:
+            self.clear()
+
+    def lookup(self, key: HashedKey) -> Entry | None:
         """The live entry under `key` (marked recently used), else None; expired ones go."""
         entry = self.data.get(key)
         if entry is None:
             return None
         if entry[1] > self.clock():
             try:  # noqa: SIM105 -- contextlib.suppress costs a call per hit
-                self.data.move_to_end(key)
+                self.order.move_to_end(entry[3])
             except KeyError:  # evicted by another thread since the get: still a valid read
                 pass
             return entry
@@ -129,7 +176,7 @@ class MemoryStore:
                 self._expirations.increment()
         return None
 
-    def put(self, key: Hashable, value: Any) -> None:
+    def put(self, key: HashedKey, value: Any) -> None:
         """Store `value` under `key`, then purge expired entries and evict down to the limits."""
         weight = weight_of(value) if self.max_bytes is not None else 0
         if self.max_bytes is not None and weight > self.max_bytes:
@@ -137,45 +184,47 @@ class MemoryStore:
         now = self.clock()
         deadline = math.inf if self._ttl is None else now + self._ttl
         with self._lock:
-            old = self.data.pop(key, None)
+            old = self.data.get(key)
             if old is not None:
-                self.bytes -= old[2]
-                self._by_deadline.pop(key, None)
-            self.data[key] = (value, deadline, weight)
+                self._remove(key, old)
+            token = next(self._tokens)
+            self.data[key] = (value, deadline, weight, token)
+            self.order[token] = key
             self.bytes += weight
             if self._ttl is not None:
-                self._by_deadline[key] = deadline
+                self._by_deadline[token] = deadline
             self._purge_expired(now)
             self._evict()
 
     def _purge_expired(self, now: float) -> None:
         by_deadline = self._by_deadline
         while by_deadline:
-            key, deadline = next(iter(by_deadline.items()))
+            token, deadline = next(iter(by_deadline.items()))
             if deadline > now:
                 return
-            entry = self.data[key]
-            self._remove(key, entry)
+            key = self.order[token]
+            self._remove(key, self.data[key])
             self._expirations.increment()
 
     def _evict(self) -> None:
-        data = self.data
-        while (self.maxsize is not None and len(data) > self.maxsize) or (
+        while (self.maxsize is not None and len(self.data) > self.maxsize) or (
             self.max_bytes is not None and self.bytes > self.max_bytes
         ):
             # popitem is one C call: an iterator here would fail when a lock-free reader's
             # move_to_end lands between creating it and reading from it.
-            key, entry = data.popitem(last=False)
-            self._by_deadline.pop(key, None)
+            token, key = self.order.popitem(last=False)
+            entry = self.data.pop(key)
+            self._by_deadline.pop(token, None)
             self.bytes -= entry[2]
             self._evictions.increment()
 
-    def _remove(self, key: Hashable, entry: Entry) -> None:
+    def _remove(self, key: HashedKey, entry: Entry) -> None:
         del self.data[key]
-        self._by_deadline.pop(key, None)
+        self.order.pop(entry[3], None)
+        self._by_deadline.pop(entry[3], None)
         self.bytes -= entry[2]
 
-    def delete(self, key: Hashable) -> bool:
+    def delete(self, key: HashedKey) -> bool:
         """Drop `key`; whether a live entry was there."""
         with self._lock:
             entry = self.data.get(key)
@@ -187,5 +236,6 @@ class MemoryStore:
     def clear(self) -> None:
         with self._lock:
             self.data.clear()
+            self.order.clear()
             self._by_deadline.clear()
             self.bytes = 0

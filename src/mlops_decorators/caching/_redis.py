@@ -35,6 +35,9 @@ class RedisBackend:
 
     Use it when the replicas of a service should share one cache. TTLs use Redis' native
     expiry; ``cache_clear()`` deletes only the calling function's keys (SCAN + UNLINK).
+    A backend built from a URL can be pickled (sent to a worker process): the copy connects
+    anew with the same URL; the pickle holds the URL's password and the signing secret. One
+    given its ``client`` cannot (`TypeError`): a client's connections stay in its process.
 
     Args:
         url: A Redis URL such as ``"redis://localhost:6379/0"``; the default when neither
@@ -46,8 +49,11 @@ class RedisBackend:
             ``MLOPS_DECORATORS_CACHE_SECRET`` environment variable. Without one, entries
             are unsigned and a warning says so once: anyone who can write to the Redis
             database could then make your processes unpickle arbitrary data.
-        timeout: Socket timeout in seconds (or a `timedelta`) for a client created from
-            `url`, so an unreachable server slows calls by at most this much.
+        timeout: Seconds (or a `timedelta`) a call may wait for the server: the socket
+            timeout of a client created from `url` (which tries each command once), and the
+            most an ``async def`` call waits in total. After a failure, calls skip the
+            server for a short cool-down, so an unreachable or hung server costs one
+            timeout per cool-down. Give a client you pass in its own socket timeouts.
 
     Raises:
         ImportError: The ``redis`` package is not installed.
@@ -81,21 +87,32 @@ class RedisBackend:
             raise ValueError("pass either url= or client= to RedisBackend, not both")
         self.prefix = _checks.instance_of("prefix", prefix, str)
         timeout_s = _checks.seconds("timeout", timeout, allow_zero=False)
+        client_given = client is not None
         if client is None:
-            try:
-                import redis
-            except ImportError as exc:  # pragma: no cover -- redis is installed in tests
-                raise ImportError(
-                    "RedisBackend needs the redis package: pip install 'mlops-decorators[redis]'"
-                ) from exc
-            client = redis.Redis.from_url(
-                url or "redis://localhost:6379/0",
-                socket_timeout=timeout_s,
-                socket_connect_timeout=timeout_s,
-            )
+            client = _client_from_url(url, timeout_s)
         self.client = client
+        self.timeout = timeout_s
         self._url = None if url is None else _without_password(url)
+        # What a copy reconnects with (the password included): None for a client given.
+        self._connect = None if client_given else (url, timeout_s)
         self.codec = Codec(resolve_secret("secret", secret), repr(self))
+
+    def __getstate__(self) -> dict[str, object]:
+        # A client's connection pool (sockets, locks) cannot cross processes: a copy (pickle,
+        # e.g. to a worker process) reconnects from the URL on load.
+        if self._connect is None:
+            raise TypeError(
+                f"cannot pickle {self!r}: it was given its client, whose connections cannot "
+                "cross processes. Build it from a URL, RedisBackend(url, ...), to pickle it, "
+                "or create the backend in each process."
+            )
+        state = self.__dict__.copy()
+        del state["client"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.client = _client_from_url(*state["_connect"])
 
     def __repr__(self) -> str:
         # Logged in warnings (unsigned entries, a failing server): never with the password.
@@ -192,6 +209,28 @@ class RedisBackend:
                 batch.clear()
         if batch:
             self.client.unlink(*batch)
+
+
+def _client_from_url(url: str | None, timeout_s: float) -> Any:
+    """A ``redis.Redis`` client for `url` (the local server by default), with timeouts, that
+    tries each command once."""
+    try:
+        import redis
+    except ImportError as exc:  # pragma: no cover -- redis is installed in tests
+        raise ImportError(
+            "RedisBackend needs the redis package: pip install 'mlops-decorators[redis]'"
+        ) from exc
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    return redis.Redis.from_url(
+        url or "redis://localhost:6379/0",
+        socket_timeout=timeout_s,
+        socket_connect_timeout=timeout_s,
+        # One attempt: retrying a hung server multiplies the wait; the cache's cool-down
+        # handles a failing server instead.
+        retry=Retry(NoBackoff(), 0),
+    )
 
 
 def _without_password(url: str) -> str:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .. import _checks
+from ._guard import reset_in_child
 from ._serialize import Codec, resolve_secret
 
 if TYPE_CHECKING:
@@ -50,7 +51,9 @@ class SQLiteBackend:
     """Store cache entries in an SQLite file (standard library only).
 
     Use it when results should survive a restart, or when several worker processes on one
-    machine should share them. Expired rows are purged every ``purge_every`` writes.
+    machine should share them. Expired rows are purged every ``purge_every`` writes. It can
+    be pickled (sent to a worker process): the copy opens its own connections to the same
+    file. The pickle holds the signing secret: keep it as private as the secret.
 
     Args:
         path: The database file (created when missing, parent directories included).
@@ -59,7 +62,9 @@ class SQLiteBackend:
             are unsigned and a warning says so once.
         table: Table name, for sharing one file between caches that must stay apart.
         timeout: Seconds (or a `timedelta`) to wait for a lock held by another process
-            before failing (the call then runs uncached).
+            before failing (the call then runs uncached, and calls skip the file for a
+            short cool-down); also the most an ``async def`` call waits for the file in
+            total.
         purge_every: Writes between two purges of expired rows.
         clock: Wall clock in seconds since the epoch; inject a fake one in tests.
 
@@ -97,7 +102,7 @@ class SQLiteBackend:
         self._table = _checks.instance_of("table", table, str)
         if not _TABLE_NAME.match(self._table):
             raise _checks.wrong_value("table", "an SQL identifier such as 'my_cache'", table)
-        self._timeout = _checks.seconds("timeout", timeout, allow_zero=False)
+        self.timeout = _checks.seconds("timeout", timeout, allow_zero=False)
         self._purge_every = _checks.positive_int("purge_every", purge_every)
         self._clock = _checks.is_callable("clock", clock)
         self._writes = 0
@@ -109,9 +114,29 @@ class SQLiteBackend:
         # descriptor, and Python 3.13 warns about a connection collected open.
         weakref.finalize(self, _close_connections, self._connections_lock, self._connections)
         self.codec = Codec(resolve_secret("secret", secret), repr(self))
+        reset_in_child(self)
+
+    def _after_fork(self) -> None:
+        # A thread of the parent may have held the lock at the fork: it never opens here.
+        self._connections_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"SQLiteBackend({str(self.path)!r}, table={self._table!r})"
+
+    def __getstate__(self) -> dict[str, object]:
+        # A copy (pickle, e.g. to a worker process) keeps the file, options and secret, and
+        # opens its own connections on first use: connections and locks stay behind.
+        state = self.__dict__.copy()
+        for name in ("_local", "_connections", "_connections_lock"):
+            del state[name]
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        self._local = threading.local()
+        self._connections = []
+        self._connections_lock = threading.Lock()
+        reset_in_child(self)
 
     def _connection(self) -> sqlite3.Connection:
         local = self._local
@@ -122,7 +147,7 @@ class SQLiteBackend:
         # check_same_thread=False only so that other threads may close a connection (close(),
         # and the pruning of ended threads below); each one is used by its own thread alone.
         connection = sqlite3.connect(
-            self.path, timeout=self._timeout, isolation_level=None, check_same_thread=False
+            self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False
         )
         try:
             connection.execute("PRAGMA journal_mode=WAL")
@@ -248,13 +273,14 @@ class SQLiteBackend:
         return cursor.rowcount
 
     def delete(self, key: str) -> bool:
-        """Delete `key`; whether it was there.
+        """Delete `key`; whether a live entry was there (as `get` would have returned it).
 
         Args:
             key: ``"<namespace>:<hex digest>"``.
 
         Returns:
-            True if a row was deleted (expired or not).
+            True if an unexpired row was deleted; an expired row not purged yet is deleted
+            too, but counts as absent, as in the memory and Redis backends.
 
         Raises:
             sqlite3.Error: The database cannot be written.
@@ -266,8 +292,15 @@ class SQLiteBackend:
             >>> backend.delete("f:1"), backend.delete("f:1")
             (True, False)
         """
-        cursor = self._connection().execute(f"DELETE FROM {self._table} WHERE key = ?", (key,))
-        return cursor.rowcount > 0
+        connection = self._connection()
+        live = connection.execute(
+            f"DELETE FROM {self._table} WHERE key = ? AND (expires_at IS NULL OR expires_at > ?)",
+            (key, self._clock()),
+        )
+        if live.rowcount > 0:
+            return True
+        connection.execute(f"DELETE FROM {self._table} WHERE key = ?", (key,))  # expired
+        return False
 
     def clear(self, namespace: str) -> None:
         """Delete every entry of one function (`namespace`).

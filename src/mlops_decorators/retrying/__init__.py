@@ -18,23 +18,39 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 from .. import _checks
 from .._core import accessor, bare_or_called, decorate, module_name, qualified_name
+from .._switches import Restore
 from . import _policy as _engine
 from ._budget import RetryBudget
-from ._policy import Attempt, Policy, RetryState, RetryStats, Run
+from ._data import RetryState, RetryStats
+from ._policy import Attempt, Policy, Run
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Iterator
+    from collections.abc import AsyncIterator, Coroutine, Iterator
     from datetime import timedelta
-    from types import TracebackType
-    from typing import TypeAlias
+    from typing import Protocol, TypeAlias
 
     from typing_extensions import ParamSpec
 
     P = ParamSpec("P")
     Jitter: TypeAlias = Literal["full", "equal", "decorrelated"] | float | timedelta | None
     Seconds: TypeAlias = float | timedelta
+    T = TypeVar("T")
+    F_co = TypeVar("F_co", covariant=True)
+
+    class _WithFallback(Protocol[F_co]):
+        """`retry(fallback=...)`: a decorated function may also return the fallback."""
+
+        @overload
+        def __call__(
+            self, fn: Callable[P, Coroutine[Any, Any, T]], /
+        ) -> Callable[P, Coroutine[Any, Any, T | F_co]]: ...
+
+        @overload
+        def __call__(self, fn: Callable[P, T], /) -> Callable[P, T | F_co]: ...
+
 
 R = TypeVar("R")
+F = TypeVar("F")
 
 __all__ = [
     "Attempt",
@@ -51,28 +67,7 @@ __all__ = [
 ]
 
 
-class _Restore:
-    """Returned by the switches: leaving its ``with`` block restores the previous setting."""
-
-    __slots__ = ("_name", "_previous")
-
-    def __init__(self, name: str, previous: bool) -> None:
-        self._name = name
-        self._previous = previous
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        setattr(_engine.settings, self._name, self._previous)
-
-
-def set_retry_waits(enabled: bool) -> _Restore:
+def set_retry_waits(enabled: bool) -> Restore:
     """Turn waiting between attempts on or off, for the whole process.
 
     With waits off every retry happens at once; attempt counts, hooks, logs and statistics
@@ -104,10 +99,10 @@ def set_retry_waits(enabled: bool) -> _Restore:
     """
     previous = _engine.settings.waits
     _engine.settings.waits = _checks.flag("enabled", enabled)
-    return _Restore("waits", previous)
+    return Restore(lambda: setattr(_engine.settings, "waits", previous))
 
 
-def set_retries(enabled: bool) -> _Restore:
+def set_retries(enabled: bool) -> Restore:
     """Turn retrying on or off, for the whole process.
 
     With retrying off every decorated function makes exactly one attempt and its failure
@@ -137,7 +132,7 @@ def set_retries(enabled: bool) -> _Restore:
     """
     previous = _engine.settings.retrying
     _engine.settings.retrying = _checks.flag("enabled", enabled)
-    return _Restore("retrying", previous)
+    return Restore(lambda: setattr(_engine.settings, "retrying", previous))
 
 
 def reset_retry_settings() -> None:
@@ -154,7 +149,9 @@ class RetryContext:
     """The iterable returned by `retry_context`: each ``for`` over it is a fresh run.
 
     Use ``for attempt in ctx: with attempt: ...`` in plain code and ``async for`` in
-    coroutines; ``ctx.retry_stats()`` counts every run made through it.
+    coroutines; ``ctx.retry_stats()`` counts every run made through it. It can be pickled
+    (to hand it to a worker process) when its hooks can: the copy has the same options, its
+    own statistics starting from zero, and a fresh copy of its `RetryBudget`.
 
     Example:
         >>> upload = retry_context(max_attempts=2, delay=0, name="upload")
@@ -208,7 +205,7 @@ class RetryContext:
 
 def retry_context(
     *,
-    max_attempts: int = 3,
+    max_attempts: int | None = 3,
     exceptions: type[BaseException]
     | tuple[type[BaseException], ...]
     | Callable[[BaseException], bool] = Exception,
@@ -216,10 +213,13 @@ def retry_context(
     backoff: float = 2.0,
     max_delay: Seconds = 30.0,
     jitter: Jitter = "full",
+    wait: Callable[[RetryState], Seconds] | None = None,
     deadline: Seconds | None = None,
     retry_on_result: Callable[[Any], bool] | None = None,
     giveup: Callable[[BaseException], bool] | None = None,
     on_retry: Callable[[RetryState], object] | None = None,
+    before_attempt: Callable[[RetryState], object] | None = None,
+    fallback: object = None,
     logger: logging.Logger | str | None = None,
     budget: RetryBudget | None = None,
     name: str = "retry_context",
@@ -237,10 +237,14 @@ def retry_context(
         backoff: See `retry`.
         max_delay: See `retry`.
         jitter: See `retry`.
+        wait: See `retry`.
         deadline: See `retry`.
         retry_on_result: See `retry`; applied to ``attempt.result`` when the block sets it.
         giveup: See `retry`.
         on_retry: See `retry`.
+        before_attempt: See `retry`.
+        fallback: See `retry`; instead of raising, the loop ends and the last attempt's
+            ``result`` is the fallback.
         logger: A `logging.Logger` or logger name; defaults to ``mlops_decorators.retrying``.
         budget: See `retry`.
         name: The block's name in logs, notes and statistics.
@@ -249,7 +253,7 @@ def retry_context(
         An iterable of `Attempt` objects (``for`` and ``async for``).
 
     Raises:
-        TypeError: An argument has the wrong type.
+        TypeError: An argument has the wrong type, or a hook cannot take one argument.
         ValueError: An argument is out of range.
 
     Example:
@@ -276,6 +280,9 @@ def retry_context(
         on_retry=on_retry,
         logger=logger,
         budget=budget,
+        wait=wait,
+        before_attempt=before_attempt,
+        fallback=fallback,
     )
     return RetryContext(policy.bind(name, __name__))
 
@@ -298,12 +305,14 @@ def _decorator(policy: Policy) -> Callable[[Callable[P, R]], Callable[P, R]]:
             return Run(bound, engine.clock(), attempt=1, since_failure=True)
 
         def first_error(start: float, error: BaseException) -> Run | None:
-            """The run that retries after a first attempt raised, or None to re-raise."""
+            """The run after a first attempt raised: retrying, or ended by the fallback; None
+            to re-raise."""
             run = slow_run(start)
-            return run if run.failed(error, None) else None
+            return run if run.failed(error, None) or run.fell_back else None
 
         def first_bad_result(start: float, result: Any) -> Run:
-            """The run that retries after a first attempt returned a retried value."""
+            """The run after a first attempt returned a retried value: retrying, or ended by
+            the fallback."""
             run = slow_run(start)
             if not run.failed(None, result):
                 run.raise_outcome()
@@ -333,8 +342,8 @@ def _decorator(policy: Policy) -> Callable[[Callable[P, R]], Callable[P, R]]:
                     run = first_bad_result(start, result)
                 for attempt in run:
                     with attempt:
-                        attempt.result = result = func(*args, **kwargs)
-                return result
+                        attempt.result = func(*args, **kwargs)
+                return run.result
 
             return retrying_call
 
@@ -359,8 +368,8 @@ def _decorator(policy: Policy) -> Callable[[Callable[P, R]], Callable[P, R]]:
                     run = first_bad_result(start, result)
                 async for attempt in run:
                     with attempt:
-                        attempt.result = result = await func(*args, **kwargs)
-                return result
+                        attempt.result = await func(*args, **kwargs)
+                return run.result
 
             return retrying_call
 
@@ -388,7 +397,7 @@ def retry(
     fn: None = None,
     /,
     *,
-    max_attempts: int = 3,
+    max_attempts: int | None = 3,
     exceptions: type[BaseException]
     | tuple[type[BaseException], ...]
     | Callable[[BaseException], bool] = Exception,
@@ -396,20 +405,73 @@ def retry(
     backoff: float = 2.0,
     max_delay: Seconds = 30.0,
     jitter: Jitter = "full",
+    wait: Callable[[RetryState], Seconds] | None = None,
     deadline: Seconds | None = None,
     retry_on_result: Callable[[Any], bool] | None = None,
     giveup: Callable[[BaseException], bool] | None = None,
     on_retry: Callable[[RetryState], object] | None = None,
+    before_attempt: Callable[[RetryState], object] | None = None,
+    fallback: None = None,
     logger: logging.Logger | str | None = None,
     budget: RetryBudget | None = None,
 ) -> Callable[[Callable[P, R]], Callable[P, R]]: ...
+
+
+@overload
+def retry(
+    fn: None = None,
+    /,
+    *,
+    max_attempts: int | None = 3,
+    exceptions: type[BaseException]
+    | tuple[type[BaseException], ...]
+    | Callable[[BaseException], bool] = Exception,
+    delay: Seconds = 1.0,
+    backoff: float = 2.0,
+    max_delay: Seconds = 30.0,
+    jitter: Jitter = "full",
+    wait: Callable[[RetryState], Seconds] | None = None,
+    deadline: Seconds | None = None,
+    retry_on_result: Callable[[Any], bool] | None = None,
+    giveup: Callable[[BaseException], bool] | None = None,
+    on_retry: Callable[[RetryState], object] | None = None,
+    before_attempt: Callable[[RetryState], object] | None = None,
+    fallback: Callable[[BaseException], F],
+    logger: logging.Logger | str | None = None,
+    budget: RetryBudget | None = None,
+) -> _WithFallback[F]: ...
+
+
+@overload
+def retry(
+    fn: None = None,
+    /,
+    *,
+    max_attempts: int | None = 3,
+    exceptions: type[BaseException]
+    | tuple[type[BaseException], ...]
+    | Callable[[BaseException], bool] = Exception,
+    delay: Seconds = 1.0,
+    backoff: float = 2.0,
+    max_delay: Seconds = 30.0,
+    jitter: Jitter = "full",
+    wait: Callable[[RetryState], Seconds] | None = None,
+    deadline: Seconds | None = None,
+    retry_on_result: Callable[[Any], bool] | None = None,
+    giveup: Callable[[BaseException], bool] | None = None,
+    on_retry: Callable[[RetryState], object] | None = None,
+    before_attempt: Callable[[RetryState], object] | None = None,
+    fallback: F,
+    logger: logging.Logger | str | None = None,
+    budget: RetryBudget | None = None,
+) -> _WithFallback[F]: ...
 
 
 def retry(
     fn: Callable[..., Any] | None = None,
     /,
     *,
-    max_attempts: int = 3,
+    max_attempts: int | None = 3,
     exceptions: type[BaseException]
     | tuple[type[BaseException], ...]
     | Callable[[BaseException], bool] = Exception,
@@ -417,10 +479,13 @@ def retry(
     backoff: float = 2.0,
     max_delay: Seconds = 30.0,
     jitter: Jitter = "full",
+    wait: Callable[[RetryState], Seconds] | None = None,
     deadline: Seconds | None = None,
     retry_on_result: Callable[[Any], bool] | None = None,
     giveup: Callable[[BaseException], bool] | None = None,
     on_retry: Callable[[RetryState], object] | None = None,
+    before_attempt: Callable[[RetryState], object] | None = None,
+    fallback: object = None,
     logger: logging.Logger | str | None = None,
     budget: RetryBudget | None = None,
 ) -> Callable[..., Any]:
@@ -429,22 +494,29 @@ def retry(
     The wait before attempt k+1 is ``min(max_delay, delay * backoff ** (k - 1))`` shaped by
     ``jitter``, or what the exception asks for (a ``retry_after`` attribute or a
     ``Retry-After`` header on ``exc.response`` or ``exc``), capped by ``max_delay`` and the
-    deadline. When retrying stops
-    the last exception itself propagates (never a wrapper) with a note listing the attempts.
-    ``KeyboardInterrupt``, ``SystemExit``, ``GeneratorExit`` and ``asyncio.CancelledError``
-    are never retried nor delayed. Each retry logs one WARNING and calls ``on_retry``;
-    ``fn.retry_stats()`` returns the counts.
+    deadline; a ``wait`` hook may choose instead. When retrying stops the last exception
+    itself propagates (never a wrapper) with a note listing the attempts, unless a
+    ``fallback`` is returned instead. ``KeyboardInterrupt``, ``SystemExit``, ``GeneratorExit``
+    and ``asyncio.CancelledError`` are never retried nor delayed. Each retry logs one WARNING
+    and calls ``on_retry``; ``fn.retry_stats()`` returns the counts.
 
     Args:
-        max_attempts: Most calls made, the first included (>= 1).
+        max_attempts: Most calls made, the first included (>= 1), or None for no limit
+            other than the `deadline` (which is then required).
         exceptions: What to retry: an exception class, a tuple of them, or a predicate
-            ``exc -> bool``. Anything else propagates at once.
+            ``exc -> bool``. Anything else propagates at once, and so do the refusals of
+            `validate_input` and `memory_guard` (`InputValidationError`, `MemoryGuardError`)
+            unless named here: retrying a call that never ran cannot help.
         delay: Wait before the second attempt, in seconds or a `timedelta`.
         backoff: Factor applied to the wait after each attempt (>= 1).
         max_delay: Longest single wait.
         jitter: ``"full"`` (uniform in [0, wait]), ``"equal"`` (wait/2 + uniform in
             [0, wait/2]), ``"decorrelated"`` (uniform in [delay, 3 x previous wait]), None
             (exact waits) or seconds added at random (uniform in [0, jitter]).
+        wait: ``RetryState -> seconds`` (a number or a `timedelta`), called after each
+            failure to choose the next wait instead of the backoff; ``state.next_wait_s`` is
+            what `retry` would wait without it. Still capped by ``max_delay`` and the
+            deadline.
         deadline: Total time allowed from the first attempt's start (monotonic clock). No
             wait runs past it and no attempt starts at or after it: the last failure is
             raised instead.
@@ -452,6 +524,12 @@ def retry(
             attempts that way raises `RetryExhaustedError` with ``.last_result``.
         giveup: ``exc -> bool``; True stops retrying at once.
         on_retry: Called with a `RetryState` before each wait.
+        before_attempt: Called with the same `RetryState` after each wait, just before the
+            retry starts (not before the first attempt: nothing has failed yet).
+        fallback: Returned instead of raising when retrying runs out of attempts, time or
+            budget: a value, or a function ``exc -> value`` of the last exception (a
+            `RetryExhaustedError` when results were retried). None (the default) raises.
+            An exception that is not retried, or that ``giveup`` stops, still propagates.
         logger: A `logging.Logger` or logger name; defaults to the decorated function's
             module logger.
         budget: A `RetryBudget` shared with other functions to cap retries relative to calls.
@@ -460,9 +538,10 @@ def retry(
         The decorated function (``@retry``), or a decorator when called with options.
 
     Raises:
-        TypeError: An argument has the wrong type, or an option was passed positionally
-            (``@retry(3)``).
-        ValueError: An argument is out of range (``max_attempts=0``, ``backoff=0.5``, ...).
+        TypeError: An argument has the wrong type, a hook cannot take one argument, or an
+            option was passed positionally (``@retry(3)``: use ``max_attempts=3``).
+        ValueError: An argument is out of range (``max_attempts=0``, ``backoff=0.5``,
+            ``max_attempts=None`` without a deadline, ...).
 
     Example:
         >>> attempts = []
@@ -491,8 +570,32 @@ def retry(
         on_retry=on_retry,
         logger=logger,
         budget=budget,
+        wait=wait,
+        before_attempt=before_attempt,
+        fallback=fallback,
     )
+    if fn is not None:
+        _refuse_an_option_given_positionally(fn)
     return bare_or_called(fn, "retry", _decorator(policy))
+
+
+def _refuse_an_option_given_positionally(value: object) -> None:
+    """``@retry(3)`` and ``@retry(ConnectionError)`` (backoff's and tenacity's habits): say
+    which option the value belongs to. An exception class is callable, so without this it
+    would be decorated, and the decorated function replaced by an exception instance."""
+    classes = value if isinstance(value, tuple) else (value,)
+    if classes and all(isinstance(c, type) and issubclass(c, BaseException) for c in classes):
+        names = ", ".join(c.__name__ for c in classes)
+        hint = f"exceptions={names}" if len(classes) == 1 else f"exceptions=({names})"
+    else:
+        try:
+            hint = f"max_attempts={_checks.integer('max_attempts', value)}"
+        except TypeError:
+            return  # a function, or a value bare_or_called words in general
+    raise TypeError(
+        f"retry() takes keyword arguments only; got the positional argument {value!r}. "
+        f"Use @retry({hint})."
+    )
 
 
 def retry_stats(fn: Callable[..., object]) -> RetryStats:

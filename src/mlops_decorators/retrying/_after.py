@@ -41,12 +41,13 @@ def retry_after(exc: BaseException) -> float | None:
     delta = _checks.timedelta_seconds(value)
     if delta is not None:
         seconds = delta
-    elif isinstance(value, (int, float)) and not isinstance(value, bool):
-        seconds = float(value)
     elif isinstance(value, (str, bytes)):
         seconds = _parse_header(value.decode("latin-1") if isinstance(value, bytes) else value)
     else:
-        return None
+        try:  # ints, floats and numpy numbers alike; NaN, infinities and bools are no advice
+            seconds = _checks.number("retry_after", value)
+        except (TypeError, ValueError):
+            return None
     return max(seconds, 0.0) if math.isfinite(seconds) else None
 
 

@@ -46,6 +46,11 @@ class RetryBudget:
     Under heavy thread contention a call landing exactly as its bucket is recycled may go
     uncounted, which only makes the budget slightly stricter.
 
+    A copy (``pickle``, `copy.copy`, `copy.deepcopy`) has the same options and an empty
+    window: what a budget counts belongs to the process counting it (and to its monotonic
+    clock), so a budget sent to a worker process starts afresh there. Budgets shared within
+    one pickled object stay shared after loading.
+
     Args:
         ratio: Retries allowed per call in the window (0.2: one retry per five calls).
         min_retries_per_s: A floor, so that rarely-called functions can still retry.
@@ -87,6 +92,9 @@ class RetryBudget:
         self._buckets = [_Bucket(-BUCKETS - 1) for _ in range(BUCKETS)]
         self._lock = threading.Lock()
         self._refusals = Counter()
+
+    def __reduce__(self) -> tuple[type[RetryBudget], tuple[float, float, float]]:
+        return RetryBudget, (self.ratio, self.min_retries_per_s, self.window)
 
     def __repr__(self) -> str:
         return (

@@ -1,11 +1,12 @@
 """The decision engine behind `retry` and `retry_context`: options, waits, one run.
 
 `Policy` holds the validated options of one decorated function (or one block) and its
-statistics. `Run` is the state of one call that needs a second attempt; the decorator's
-slow path and the block form both drive a `Run` with the same ``for attempt in run: with
+statistics. `Run` is the state of one call that needs a second attempt; the decorator's slow
+path and the block form both drive a `Run` with the same ``for attempt in run: with
 attempt: ...`` loop, so every decision (retry or give up, how long to wait, what to log and
-count) is made in one place. The budget (`_budget`) and the reading of Retry-After
-advice (`_after`) live in their own modules.
+count) is made in one place. The budget (`_budget`), the reading of Retry-After advice
+(`_after`) and the data types handed out (`_data`: state, statistics) live in their own
+modules.
 
 Test seam: the engine reads `clock`, `sleep`, `async_sleep` and `rng` from this module at
 call time, so tests replace them (``monkeypatch.setattr(_policy, "clock",
@@ -18,22 +19,21 @@ from __future__ import annotations
 import copy
 import logging
 import math
-import os
 import random
 import sys
-import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .. import _checks
+from .._core import is_async_callable
 from .._events import EXCEPTION, call_fields
-from .._stats import Counter
+from .._switches import env_flag
 from .._values import DEFAULT_REDACT, Summarizer, format_duration
-from ..exceptions import RetryExhaustedError
+from ..exceptions import InputValidationError, MemoryGuardError, RetryExhaustedError
 from ._after import retry_after
 from ._budget import RetryBudget
+from ._data import RetryState, Stats
 
 if TYPE_CHECKING:
     from datetime import timedelta
@@ -68,6 +68,11 @@ def never_retried(exc: BaseException) -> bool:
     return asyncio is not None and isinstance(exc, asyncio.CancelledError)
 
 
+# A call refused by validate_input or memory_guard never ran, and the same arguments would be
+# refused again: retried only when ``exceptions`` names the class (or a subclass) itself.
+REFUSALS: tuple[type[BaseException], ...] = (InputValidationError, MemoryGuardError)
+
+
 JITTER_MODES = ("full", "equal", "decorrelated")
 
 NOTE_LINES = 20  # failures listed in a give-up note: the first and the latest ten
@@ -89,131 +94,11 @@ class Settings:
         self.reset()
 
     def reset(self) -> None:
-        self.waits = not _env_flag(NO_WAIT_ENV)
-        self.retrying = not _env_flag(DISABLED_ENV)
-
-
-def _env_flag(name: str) -> bool:
-    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+        self.waits = not env_flag(NO_WAIT_ENV)
+        self.retrying = not env_flag(DISABLED_ENV)
 
 
 settings = Settings()
-
-
-@dataclass(frozen=True, slots=True)
-class RetryState:
-    """What `retry` knows when it is about to retry; passed to the ``on_retry`` hook.
-
-    Attributes:
-        function: Qualified name of the decorated function (or the block's name).
-        attempt: Number of the attempt that just failed (1 for the first).
-        max_attempts: The ``max_attempts`` option.
-        exception: What the failed attempt raised, or None if it returned a retried result.
-        result: What the failed attempt returned (None when it raised).
-        next_wait_s: Seconds that will be slept before the next attempt.
-        elapsed_s: Seconds since the first attempt started (with no ``deadline`` and no
-            ``budget``, since the first attempt failed: the happy path then reads no clock).
-
-    Example:
-        >>> from mlops_decorators import retry
-        >>> seen = []
-        >>> @retry(max_attempts=2, delay=0, on_retry=seen.append)
-        ... def fetch() -> str:
-        ...     if not seen:
-        ...         raise ConnectionError("reset")
-        ...     return "ok"
-        >>> fetch()
-        'ok'
-        >>> state = seen[0]
-        >>> (state.function, state.attempt, state.max_attempts, type(state.exception).__name__)
-        ('fetch', 1, 2, 'ConnectionError')
-    """
-
-    function: str
-    attempt: int
-    max_attempts: int
-    exception: BaseException | None
-    result: Any
-    next_wait_s: float
-    elapsed_s: float
-
-
-@dataclass(frozen=True, slots=True)
-class RetryStats:
-    """Counts for one decorated function since it was decorated (an immutable snapshot).
-
-    Attributes:
-        name: Qualified name of the decorated function (or the block's name).
-        calls: Calls whose first attempt has finished (a call still in its first attempt is
-            not counted yet, so every figure below is consistent with ``calls``).
-        attempts: Attempts made, first ones included.
-        retries: Attempts after the first that were scheduled (each followed a wait).
-        successes: Calls that returned a value.
-        successes_after_retry: Of those, the calls that needed more than one attempt.
-        giveups: Calls that ended by raising (an exception or `RetryExhaustedError`).
-        budget_refusals: Retries refused by the `RetryBudget`.
-        total_sleep_s: Seconds spent waiting between attempts (as scheduled).
-
-    Example:
-        >>> from mlops_decorators import retry
-        >>> @retry(max_attempts=3, delay=0, retry_on_result=lambda r: r is None)
-        ... def ready() -> bool | None:
-        ...     return True
-        >>> ready()
-        True
-        >>> stats = ready.retry_stats()
-        >>> (stats.calls, stats.attempts, stats.successes, stats.giveups)
-        (1, 1, 1, 0)
-    """
-
-    name: str
-    calls: int
-    attempts: int
-    retries: int
-    successes: int
-    successes_after_retry: int
-    giveups: int
-    budget_refusals: int
-    total_sleep_s: float
-
-
-class Stats:
-    """Counters of one function. The happy path bumps one lock-free `Counter`; the others
-    change only on the slow path, under a short lock."""
-
-    __slots__ = (
-        "budget_refusals",
-        "first_try_ok",
-        "giveups",
-        "lock",
-        "retries",
-        "sleep_s",
-        "slow_attempts",
-        "slow_calls",
-        "slow_ok",
-    )
-
-    def __init__(self) -> None:
-        self.first_try_ok = Counter()
-        self.lock = threading.Lock()
-        self.slow_calls = self.slow_attempts = self.retries = 0
-        self.slow_ok = self.giveups = self.budget_refusals = 0
-        self.sleep_s = 0.0
-
-    def snapshot(self, name: str) -> RetryStats:
-        first_ok = self.first_try_ok.value
-        with self.lock:
-            return RetryStats(
-                name=name,
-                calls=first_ok + self.slow_calls,
-                attempts=first_ok + self.slow_attempts,
-                retries=self.retries,
-                successes=first_ok + self.slow_ok,
-                successes_after_retry=self.slow_ok,
-                giveups=self.giveups,
-                budget_refusals=self.budget_refusals,
-                total_sleep_s=self.sleep_s,
-            )
 
 
 def _exception_filter(
@@ -230,13 +115,37 @@ def _exception_filter(
                 + (f" ({bad[0]!r} is not an exception class)" if bad else "")
             )
         return classes, None
+    allowed = "an exception class, a tuple of exception classes or a predicate exc -> bool"
+    if not callable(value):
+        raise _checks.wrong_type("exceptions", allowed, value)
+    try:
+        return (), _checks.hook("exceptions", value, "exc -> bool")
+    except TypeError:  # name every form allowed, not only the predicate
+        raise _checks.wrong_type("exceptions", allowed, value) from None
+
+
+def _attempt_limit(value: object, deadline: float | None) -> int | None:
+    """``max_attempts``: an int >= 1, or None (no limit) when a deadline ends the retrying."""
+    limit = _checks.optional(_checks.positive_int, "max_attempts", value)
+    if limit is None and deadline is None:
+        raise _checks.wrong_value(
+            "max_attempts", "an int >= 1 (None, for no limit, needs a deadline)", value
+        )
+    return limit
+
+
+def _fallback(value: object) -> object:
+    """``fallback``: a value, or a plain function of the last exception."""
     if callable(value):
-        return (), value
-    raise _checks.wrong_type(
-        "exceptions",
-        "an exception class, a tuple of exception classes or a predicate exc -> bool",
-        value,
-    )
+        if is_async_callable(value):
+            raise _checks.wrong_type(
+                "fallback",
+                "a value or a plain function exc -> value (a coroutine function's coroutine "
+                "would be returned un-awaited)",
+                value,
+            )
+        _checks.hook("fallback", value, "exc -> value")
+    return value
 
 
 def _jitter(value: object) -> str | float | None:
@@ -255,12 +164,14 @@ class Policy:
 
     __slots__ = (
         "backoff",
+        "before_attempt",
         "budget",
         "check_result",
         "deadline",
         "delay",
         "exception_classes",
         "exception_predicate",
+        "fallback",
         "giveup",
         "jitter",
         "logger",
@@ -268,13 +179,15 @@ class Policy:
         "max_delay",
         "name",
         "on_retry",
+        "refusals",
         "stats",
+        "wait",
     )
 
     def __init__(
         self,
         *,
-        max_attempts: int,
+        max_attempts: int | None,
         exceptions: object,
         delay: float | timedelta,
         backoff: float,
@@ -286,17 +199,29 @@ class Policy:
         on_retry: Callable[[RetryState], object] | None,
         logger: logging.Logger | str | None,
         budget: RetryBudget | None,
+        wait: Callable[[RetryState], float | timedelta] | None,
+        before_attempt: Callable[[RetryState], object] | None,
+        fallback: object,
     ) -> None:
-        self.max_attempts = _checks.positive_int("max_attempts", max_attempts)
+        hook = _checks.hook
+        self.deadline = _checks.time_limit("deadline", deadline)
+        self.max_attempts = _attempt_limit(max_attempts, self.deadline)
         self.exception_classes, self.exception_predicate = _exception_filter(exceptions)
+        self.refusals = tuple(
+            r for r in REFUSALS if not any(issubclass(c, r) for c in self.exception_classes)
+        )
         self.delay = _checks.seconds("delay", delay)
         self.backoff = _checks.number("backoff", backoff, ge=1)
         self.max_delay = _checks.seconds("max_delay", max_delay)
         self.jitter = _jitter(jitter)
-        self.deadline = _checks.time_limit("deadline", deadline)
-        self.check_result = _checks.optional_callable("retry_on_result", retry_on_result)
-        self.giveup = _checks.optional_callable("giveup", giveup)
-        self.on_retry = _checks.optional_callable("on_retry", on_retry)
+        self.check_result = _checks.optional(hook, "retry_on_result", retry_on_result, "r -> bool")
+        self.giveup = _checks.optional(hook, "giveup", giveup, "exc -> bool")
+        self.on_retry = _checks.optional(hook, "on_retry", on_retry, "RetryState -> None")
+        self.wait = _checks.optional(hook, "wait", wait, "RetryState -> seconds")
+        self.before_attempt = _checks.optional(
+            hook, "before_attempt", before_attempt, "RetryState -> None"
+        )
+        self.fallback = _fallback(fallback)
         self.budget = _checks.optional(_checks.instance_of, "budget", budget, RetryBudget)
         _checks.logger("logger", logger, __name__)  # fail at decoration, resolve in `bind`
         self.logger: logging.Logger | str | None = logger
@@ -316,7 +241,7 @@ class Policy:
             return False
         if self.exception_predicate is not None:
             return bool(self.exception_predicate(exc))
-        return isinstance(exc, self.exception_classes)
+        return isinstance(exc, self.exception_classes) and not isinstance(exc, self.refusals)
 
     def backoff_wait(self, attempt: int, previous: float) -> float:
         """The wait after failed attempt number `attempt`, jitter applied, in [0, max_delay]."""
@@ -355,7 +280,8 @@ class Attempt:
         number: 1 for the first attempt, 2 for the first retry, and so on.
         result: Set it to the block's value when the block is retried on results
             (``retry_on_result``); left unset, the block's outcome is judged by exceptions
-            only.
+            only. When retrying gives up and a ``fallback`` is set, the last attempt's
+            ``result`` is the fallback and the loop ends without raising.
 
     Example:
         >>> from mlops_decorators import retry_context
@@ -375,7 +301,7 @@ class Attempt:
         self.result: Any = UNSET
 
     def __repr__(self) -> str:
-        return f"<Attempt {self.number} of {self._run.policy.max_attempts}>"
+        return f"<Attempt {self._run.progress(self.number, ' of ')}>"
 
     def __enter__(self) -> Attempt:
         return self
@@ -390,20 +316,26 @@ class Run:
     Iterate it (``for``/``async for``) to get `Attempt` objects; between attempts it sleeps
     the wait chosen when the previous attempt failed. ``attempt`` is the number of the
     attempt started last (the decorator's slow path starts at 1: its first attempt ran on
-    the happy path).
+    the happy path). ``result`` is what the call returns: the last attempt's value, or the
+    fallback when it stands in for a give-up (``fell_back``).
     """
 
     __slots__ = (
         "attempt",
+        "current",
         "deadline_at",
+        "fell_back",
         "finished",
         "history",
         "last",
         "omitted",
         "policy",
         "reason",
+        "result",
         "since_failure",
+        "skipped",
         "start",
+        "state",
         "wait",
     )
 
@@ -415,12 +347,19 @@ class Run:
         self.since_failure = since_failure  # `start` is the first failure, not the first start
         self.deadline_at = math.inf if policy.deadline is None else start + policy.deadline
         self.attempt = attempt
+        self.current: Attempt | None = None
         self.wait = 0.0
+        # Waits not slept (`set_retry_waits(False)`) still count against the deadline, so a
+        # test makes as many attempts as production would and never spins until the deadline.
+        self.skipped = 0.0
         self.finished = False
         self.history: list[str] = []  # the first and the latest failures, for the note
         self.omitted = 0
         self.last: tuple[BaseException | None, Any] = (None, None)
         self.reason = ""
+        self.result: Any = UNSET
+        self.fell_back = False
+        self.state: RetryState | None = None  # for before_attempt, made by `retrying`
 
     def __iter__(self) -> Run:
         return self
@@ -429,13 +368,17 @@ class Run:
         if self.finished:
             raise StopIteration
         if self.wait:
-            self.check_deadline(self.wait)
+            if not self.check_deadline(self.wait):
+                raise StopIteration
             try:
                 sleep(self.wait)
             except BaseException:  # Ctrl-C during the wait ends the call
                 self.count_giveup()
                 raise
-        return self.begin()
+        attempt = self.begin()
+        if attempt is None:
+            raise StopIteration
+        return attempt
 
     def __aiter__(self) -> Run:
         return self
@@ -444,23 +387,40 @@ class Run:
         if self.finished:
             raise StopAsyncIteration
         if self.wait:
-            self.check_deadline(self.wait)
+            if not self.check_deadline(self.wait):
+                raise StopAsyncIteration
             try:
                 await async_sleep(self.wait)
             except BaseException:  # cancellation during the wait ends the call
                 self.count_giveup()
                 raise
-        return self.begin()
+        attempt = self.begin()
+        if attempt is None:
+            raise StopAsyncIteration
+        return attempt
 
-    def begin(self) -> Attempt:
-        """Start the next attempt, unless the deadline has come meanwhile."""
+    def begin(self) -> Attempt | None:
+        """Start the next attempt (after the ``before_attempt`` hook, for a retry), unless the
+        deadline has come meanwhile: then give up (None: the fallback stands in)."""
         if self.attempt:
-            self.check_deadline(0.0)  # a real sleep may overshoot, a hook may be slow
-            with self.policy.stats.lock:
-                self.policy.stats.slow_attempts += 1
+            hook = self.policy.before_attempt
+            if hook is not None:
+                try:
+                    hook(self.state)
+                except BaseException:  # the hook ends the call with its own exception
+                    self.count_giveup()
+                    raise
+            if not self.check_deadline(0.0):  # a real sleep may overshoot, a hook be slow
+                return None
         self.attempt += 1
         self.finished = True  # until the attempt reports a failure worth retrying
-        return Attempt(self, self.attempt)
+        self.current = Attempt(self, self.attempt)
+        return self.current
+
+    def progress(self, number: int, of: str = "/") -> str:
+        """``"2/5"`` for attempt 2 of at most 5; ``"2"`` when only a deadline limits them."""
+        limit = self.policy.max_attempts
+        return str(number) if limit is None else f"{number}{of}{limit}"
 
     def too_late(self, wait: float, now: float) -> str:
         """Why no attempt could start before the deadline after `wait` seconds from `now`,
@@ -476,97 +436,166 @@ class Run:
             f"{format_duration(wait)} wait"
         )
 
-    def check_deadline(self, wait: float) -> None:
-        """Give up (raise the last outcome) if the next attempt could not start in time.
+    def check_deadline(self, wait: float) -> bool:
+        """Whether the next attempt can still start in time after `wait` seconds. If not,
+        give up: raise the last outcome, or return False when the fallback stands in.
 
         Checked again just before a wait and before an attempt, because time passes in
         hooks, log handlers and oversleeping."""
         if self.deadline_at == math.inf:
-            return
-        reason = self.too_late(wait, clock())
-        if reason:
-            self.finished = True
-            self.stop(reason, always=True)
-            self.raise_outcome()
+            return True
+        reason = self.too_late(wait, clock() + self.skipped)
+        if not reason:
+            return True
+        self.stop(reason, always=True, exhausted=True)
+        self.raise_outcome()
+        return False
 
     def exited(self, error: BaseException | None, result: Any) -> bool:
-        """Judge the attempt that just ended; True swallows its exception to retry."""
+        """Judge the attempt that just ended; True swallows its exception (to retry, or
+        because the fallback stands in for it)."""
         if error is None:
             check = self.policy.check_result
             if result is UNSET or check is None or not check(result):
-                self.succeeded()
-                return False
-            if not self.failed(None, result):
+                self.succeeded(result)
+            elif self.failed(None, result):
+                self.finished = False
+            else:
                 self.raise_outcome()
-            self.finished = False
             return False
         if self.failed(error, None):
             self.finished = False
             return True
-        return False
+        return self.fell_back
 
-    def succeeded(self) -> None:
+    def succeeded(self, result: Any) -> None:
+        self.result = result
         stats = self.policy.stats
         if self.attempt == 1:
             stats.first_try_ok.increment()
         else:
             with stats.lock:
+                stats.slow_attempts += 1
                 stats.slow_ok += 1
 
     def failed(self, error: BaseException | None, result: Any) -> bool:
         """Decide after a failed attempt: True if a retry is scheduled (``self.wait``), False
-        to give up (the caller lets the exception propagate or calls `raise_outcome`)."""
+        to give up (the caller lets the exception propagate or calls `raise_outcome`, unless
+        the fallback stands in: ``self.fell_back``)."""
         policy, attempt = self.policy, self.attempt
         self.last = (error, result)
-        if attempt == 1:
-            with policy.stats.lock:
+        with policy.stats.lock:
+            if attempt == 1:
                 policy.stats.slow_calls += 1
-                policy.stats.slow_attempts += 1
+            policy.stats.slow_attempts += 1  # counted as it ends, like a first attempt
         if error is not None:
             if not policy.retryable(error):
                 return self.stop(f"{type(error).__qualname__} is not retried")
             if policy.giveup is not None and policy.giveup(error):
                 return self.stop("giveup() returned True")
-        if attempt >= policy.max_attempts:
+        if policy.max_attempts is not None and attempt >= policy.max_attempts:
             return self.stop(
-                f"all {attempt} attempts failed" if attempt > 1 else "max_attempts is 1"
+                f"all {attempt} attempts failed" if attempt > 1 else "max_attempts is 1",
+                exhausted=True,
             )
         if not settings.retrying:
-            return self.stop("retrying is disabled (set_retries)")
-        advised = None if error is None else retry_after(error)
-        if advised is not None:
-            wait = min(advised, policy.max_delay)
-        else:
-            wait = policy.backoff_wait(attempt, self.wait)
-        if not settings.waits:
-            wait = 0.0
+            return self.stop("retrying is disabled (set_retries)", exhausted=True)
         now = clock()
-        late = self.too_late(wait, now)
+        wait = self.next_wait(error, now)
+        late = self.too_late(wait, now + self.skipped)
         if late:
-            return self.stop(late, always=True)
+            return self.stop(late, always=True, exhausted=True)
         if policy.budget is not None and not policy.budget.try_spend(now):
             with policy.stats.lock:
                 policy.stats.budget_refusals += 1
             self.log(
-                "retry budget exhausted: not retrying %s after attempt %d/%d (%s)",
+                "retry budget exhausted: not retrying %s after attempt %s (%s)",
                 budget_refused=True,
             )
-            return self.stop("the retry budget refused a retry", always=True)
+            return self.stop("the retry budget refused a retry", always=True, exhausted=True)
+        if not settings.waits:
+            self.skipped += wait
+            wait = 0.0
         self.retrying(wait, now)
         return True
+
+    def next_wait(self, error: BaseException | None, now: float) -> float:
+        """The wait before the next attempt, in [0, max_delay]: the Retry-After advice, else
+        the backoff; the ``wait`` hook, when set, decides from that proposal."""
+        policy = self.policy
+        advised = None if error is None else retry_after(error)
+        if advised is not None:
+            wait = min(advised, policy.max_delay)
+        else:
+            wait = policy.backoff_wait(self.attempt, self.wait)
+        if policy.wait is None:
+            return wait
+        chosen = _checks.seconds("wait() result", policy.wait(self.make_state(wait, now)))
+        return min(chosen, policy.max_delay)
+
+    def make_state(self, wait: float, now: float) -> RetryState:
+        policy = self.policy
+        error, result = self.last
+        return RetryState(
+            function=policy.name,
+            attempt=self.attempt,
+            max_attempts=policy.max_attempts,
+            exception=error,
+            result=result,
+            next_wait_s=wait,
+            elapsed_s=now - self.start,
+        )
 
     def count_giveup(self) -> None:
         with self.policy.stats.lock:
             self.policy.stats.giveups += 1
 
-    def stop(self, reason: str, *, always: bool = False) -> bool:
-        """Record giving up; note why on the exception when retrying played a part."""
+    def stop(self, reason: str, *, always: bool = False, exhausted: bool = False) -> bool:
+        """Record giving up; note why on the exception when retrying played a part. When
+        retrying stopped for want of attempts, time or budget (`exhausted`), a ``fallback``
+        stands in for the outcome."""
         self.count_giveup()
+        self.finished = True
         self.reason = reason
         error = self.last[0]
-        if error is not None and (always or self.attempt > 1) and hasattr(error, "add_note"):
-            error.add_note(self.note())
+        if error is not None and (always or self.attempt > 1):
+            self.add_note(error)
+        if exhausted and self.policy.fallback is not None:
+            self.use_fallback()
         return False
+
+    def add_note(self, error: BaseException) -> None:
+        """Note the give-up on `error`, replacing this function's earlier note: an exception
+        object raised again and again (a mock's ``side_effect``) keeps one note, not one per
+        call."""
+        if not hasattr(error, "add_note"):  # Python < 3.11
+            return
+        prefix = f"retry: {self.policy.name} gave up "
+        notes = getattr(error, "__notes__", None)
+        if isinstance(notes, list):
+            notes[:] = [n for n in notes if not (isinstance(n, str) and n.startswith(prefix))]
+        error.add_note(self.note())
+
+    def use_fallback(self) -> None:
+        """Make the ``fallback`` (a value, or its function of the last exception) the result."""
+        policy = self.policy
+        error = self.last[0]
+        fallback = policy.fallback
+        if callable(fallback):
+            value = fallback(error if error is not None else self.exhausted_error())
+        else:
+            value = fallback
+        self.result = value
+        self.fell_back = True
+        if self.current is not None:  # what a `retry_context` loop reads after it ends
+            self.current.result = value
+        with policy.stats.lock:
+            policy.stats.fallbacks += 1
+        self.log(
+            "giving up on %s after attempt %s (%s): %s; returning the fallback",
+            self.reason,
+            fallback=True,
+        )
 
     def note(self) -> str:
         """Attempts, elapsed time and why retrying stopped, then one line per failure."""
@@ -588,12 +617,19 @@ class Run:
             lines.append(f"attempt {self.attempt}: {_outcome(None, result)}")
         return "\n  ".join(lines)
 
+    def exhausted_error(self) -> RetryExhaustedError:
+        """What a call whose results were all retried raises."""
+        return RetryExhaustedError(self.note(), last_result=self.last[1], attempts=self.attempt)
+
     def raise_outcome(self) -> None:
-        """Raise what the last attempt ended with: its exception, or `RetryExhaustedError`."""
-        error, result = self.last
+        """Raise what the last attempt ended with (its exception, or `RetryExhaustedError`),
+        unless the fallback stands in for it."""
+        if self.fell_back:
+            return
+        error = self.last[0]
         if error is not None:
             raise error
-        raise RetryExhaustedError(self.note(), last_result=result, attempts=self.attempt)
+        raise self.exhausted_error()
 
     def retrying(self, wait: float, now: float) -> None:
         """Schedule the retry: remember the failure, call the hook, count it, log it."""
@@ -604,39 +640,31 @@ class Run:
             self.omitted += 1
         self.history.append(f"attempt {self.attempt}: {_outcome(error, result)}")
         self.wait = wait
-        if policy.on_retry is not None:
-            policy.on_retry(
-                RetryState(
-                    function=policy.name,
-                    attempt=self.attempt,
-                    max_attempts=policy.max_attempts,
-                    exception=error,
-                    result=result,
-                    next_wait_s=wait,
-                    elapsed_s=now - self.start,
-                )
-            )
+        if policy.on_retry is not None or policy.before_attempt is not None:
+            self.state = self.make_state(wait, now)
+            if policy.on_retry is not None:
+                policy.on_retry(self.state)
         with policy.stats.lock:
             policy.stats.retries += 1
             policy.stats.sleep_s += wait
         self.log(
-            "retrying %s: attempt %d/%d failed (%s); next attempt in %s",
-            wait,
+            "retrying %s: attempt %s failed (%s); next attempt in %s",
+            wait=wait,
             next_wait_s=wait,
             elapsed_s=now - self.start,
         )
 
-    def log(self, message: str, wait: float | None = None, **fields: object) -> None:
+    def log(self, message: str, *more: object, wait: float | None = None, **fields: object) -> None:
         """One WARNING about the attempt that just failed, with structured ``extra`` fields.
 
-        `message` formats the function, the attempt, ``max_attempts``, the outcome and, when
-        given, the `wait`."""
+        `message` formats the function, the attempt (``"2/5"``), the outcome, then `more`
+        and, when given, the `wait`."""
         policy = self.policy
         log: logging.Logger = policy.logger  # type: ignore[assignment]
         if not log.isEnabledFor(logging.WARNING):
             return
         error, result = self.last
-        args = (policy.name, self.attempt, policy.max_attempts, _outcome(error, result))
+        args = (policy.name, self.progress(self.attempt), _outcome(error, result), *more)
         log.warning(
             message,
             *args if wait is None else (*args, format_duration(wait)),
