@@ -620,3 +620,27 @@ def test_claim_for_recorders_that_share_names() -> None:
     assert registry.claim("predict", "timer") == "timer.predict"  # nor with a function
     registry.reset()  # drops the timers' series nobody holds, and so frees their names
     assert registry.claim("load", "jobs:load", object()) == "load"
+
+
+@given(
+    st.lists(
+        st.one_of(
+            st.integers(min_value=0, max_value=10**12),
+            st.sampled_from(_stats._BUCKET_BOUNDS_NS),  # a duration equal to a bound is "le" it
+        ),
+        max_size=600,  # more than two folds
+    )
+)
+def test_histogram_and_totals_match_a_plain_count(durations: list[int]) -> None:
+    window = DurationWindow()
+    for ns in durations:
+        window.record(ns)
+    bounds = _stats._BUCKET_BOUNDS_NS
+    expected = (*(sum(ns <= bound for ns in durations) for bound in bounds), len(durations))
+    assert window.histogram() == expected
+    summary = window.summary()
+    assert summary.count == len(durations)
+    assert summary.total_s == sum(durations) / 1e9
+    assert summary.min_s == (min(durations) / 1e9 if durations else 0.0)
+    assert summary.max_s == (max(durations) / 1e9 if durations else 0.0)
+    assert summary.last_s == (durations[-1] / 1e9 if durations else 0.0)
