@@ -63,10 +63,7 @@ def case(request: pytest.FixtureRequest, clock: FakeClock, tmp_path: Path) -> It
     if request.param == "memory":
         yield Case(MemoryBackend(clock=clock), clock.advance, memory=True)
     elif request.param == "sqlite":
-        # 32 threads opening a new file at once wait for each other's locks: on a busy machine
-        # (disk included) that can take longer than the default second, which is not what
-        # these tests are about.
-        sqlite = SQLiteBackend(tmp_path / "cache.db", secret=SECRET, clock=clock, timeout=30)
+        sqlite = SQLiteBackend(tmp_path / "cache.db", secret=SECRET, clock=clock)
         yield Case(sqlite, clock.advance, memory=False)
         sqlite.close()
     else:

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 from contextlib import closing
 from datetime import timedelta
 from pathlib import Path
@@ -20,7 +21,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from fakes import FakeClock, free_port
+from fakes import FakeClock, free_port, run_in_threads
 from mlops_decorators.caching import RedisBackend, SQLiteBackend, cache_result
 from mlops_decorators.caching import _cache as cache_module
 
@@ -155,8 +156,13 @@ def test_sqlite_closes_the_connections_of_ended_threads(tmp_path: Path) -> None:
     assert f.calls == list(range(10))
 
 
-def test_sqlite_backend_dropped_without_close_closes_its_connections(tmp_path: Path) -> None:
+@pytest.mark.parametrize("copied", [False, True], ids=["built", "unpickled"])
+def test_sqlite_backend_dropped_without_close_closes_its_connections(
+    tmp_path: Path, copied: bool
+) -> None:
     backend = SQLiteBackend(tmp_path / "c.db", secret=SECRET)
+    if copied:  # a copy sent to a worker process opens connections of its own
+        backend = pickle.loads(pickle.dumps(backend))
     backend.set("f:1", b"record", ttl=None)
     ((connection, _, _),) = backend._connections
     del backend
@@ -194,6 +200,36 @@ def test_sqlite_connection_that_fails_its_setup_is_closed(
         with pytest.raises(sqlite3.ProgrammingError, match="closed"):
             connection.execute("SELECT 1")
     backend.set("f:1", b"record", ttl=None)  # usable once the lock is gone
+    assert backend.get("f:1") == b"record"
+    backend.close()
+
+
+def test_sqlite_sets_up_one_connection_at_a_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Two connections switching a new file to WAL at once can get "database is locked" at
+    # once, whatever the timeout: threads starting together must take turns.
+    backend = SQLiteBackend(tmp_path / "c.db", secret=SECRET)
+    open_connection = backend._open
+    lock = threading.Lock()
+    inside = most = opened = 0
+
+    def counting_open() -> sqlite3.Connection:
+        nonlocal inside, most, opened
+        with lock:
+            inside += 1
+            opened += 1
+            most = max(most, inside)
+        time.sleep(0.01)  # room for another thread to come in, were it let
+        try:
+            return open_connection()
+        finally:
+            with lock:
+                inside -= 1
+
+    monkeypatch.setattr(backend, "_open", counting_open)
+    run_in_threads(lambda: backend.set("f:1", b"record", ttl=None), 4)
+    assert (opened, most) == (4, 1)
     assert backend.get("f:1") == b"record"
     backend.close()
 

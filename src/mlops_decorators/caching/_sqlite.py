@@ -32,17 +32,13 @@ _TABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _Entry = tuple[sqlite3.Connection, threading.Thread, int]
 
 
-def _close_connections(lock: threading.Lock, connections: list[_Entry]) -> None:
-    """Close the connections this process opened and forget them all.
+def _close_connections(connections: list[_Entry]) -> None:
+    """Close the connections this process opened.
 
-    One inherited through ``fork`` must not be used, closing included (SQLite's advice): it is
-    only dropped from the list.
+    One inherited through ``fork`` must not be used, closing included (SQLite's advice).
     """
     pid = os.getpid()
-    with lock:
-        entries = connections[:]
-        connections.clear()
-    for connection, _, opened_by in entries:
+    for connection, _, opened_by in connections:
         if opened_by == pid:
             connection.close()
 
@@ -106,15 +102,20 @@ class SQLiteBackend:
         self._purge_every = _checks.positive_int("purge_every", purge_every)
         self._clock = _checks.is_callable("clock", clock)
         self._writes = 0
+        self._no_connections()
+        self.codec = Codec(resolve_secret("secret", secret), repr(self))
+        reset_in_child(self)
+
+    def _no_connections(self) -> None:
+        """Start without connections: at construction, and in a copy (pickle)."""
         self._local = threading.local()
         # (connection, its thread, the pid that opened it): see _connection.
         self._connections: list[_Entry] = []
         self._connections_lock = threading.Lock()
         # A backend dropped without close() still closes its connections: each holds a file
-        # descriptor, and Python 3.13 warns about a connection collected open.
-        weakref.finalize(self, _close_connections, self._connections_lock, self._connections)
-        self.codec = Codec(resolve_secret("secret", secret), repr(self))
-        reset_in_child(self)
+        # descriptor, and Python 3.13 warns about a connection collected open. No lock: once
+        # the backend is garbage, no thread uses them.
+        weakref.finalize(self, _close_connections, self._connections)
 
     def _after_fork(self) -> None:
         # A thread of the parent may have held the lock at the fork: it never opens here.
@@ -133,9 +134,7 @@ class SQLiteBackend:
 
     def __setstate__(self, state: dict[str, object]) -> None:
         self.__dict__.update(state)
-        self._local = threading.local()
-        self._connections = []
-        self._connections_lock = threading.Lock()
+        self._no_connections()
         reset_in_child(self)
 
     def _connection(self) -> sqlite3.Connection:
@@ -144,8 +143,31 @@ class SQLiteBackend:
         if connection is not None and local.pid == os.getpid():
             return connection
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        pid = os.getpid()
+        with self._connections_lock:
+            # One connection is set up at a time: two switching a new file to WAL at once can
+            # get "database is locked" at once (SQLite skips the busy timeout where waiting
+            # could deadlock), and the call would run uncached.
+            connection = self._open()
+            # A thread that ended leaves its connection open: close those, or a server
+            # running a thread per request would leak one file descriptor per request. Only
+            # connections this process opened: one inherited through fork must not be used,
+            # closing included (SQLite's advice), so those stay as they are.
+            kept: list[_Entry] = []
+            ended: list[_Entry] = []
+            for entry in self._connections:
+                (ended if entry[2] == pid and not entry[1].is_alive() else kept).append(entry)
+            # In place: the finalizer closes this very list.
+            self._connections[:] = [*kept, (connection, threading.current_thread(), pid)]
+        for stale, _, _ in ended:
+            stale.close()
+        local.connection, local.pid = connection, pid
+        return connection
+
+    def _open(self) -> sqlite3.Connection:
         # check_same_thread=False only so that other threads may close a connection (close(),
-        # and the pruning of ended threads below); each one is used by its own thread alone.
+        # and the pruning of ended threads in _connection); each one is used by its own
+        # thread alone.
         connection = sqlite3.connect(
             self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False
         )
@@ -167,21 +189,6 @@ class SQLiteBackend:
             # must not stay open.
             connection.close()
             raise
-        pid = os.getpid()
-        with self._connections_lock:
-            # A thread that ended leaves its connection open: close those, or a server
-            # running a thread per request would leak one file descriptor per request. Only
-            # connections this process opened: one inherited through fork must not be used,
-            # closing included (SQLite's advice), so those stay as they are.
-            kept: list[_Entry] = []
-            ended: list[_Entry] = []
-            for entry in self._connections:
-                (ended if entry[2] == pid and not entry[1].is_alive() else kept).append(entry)
-            # In place: the finalizer closes this very list.
-            self._connections[:] = [*kept, (connection, threading.current_thread(), pid)]
-        for stale, _, _ in ended:
-            stale.close()
-        local.connection, local.pid = connection, os.getpid()
         return connection
 
     def get(self, key: str) -> bytes | None:
@@ -333,5 +340,10 @@ class SQLiteBackend:
             >>> backend.get("f:1")  # reopened on use
             b'record'
         """
-        _close_connections(self._connections_lock, self._connections)
+        pid = os.getpid()
+        with self._connections_lock:
+            connections = self._connections[:]
+            # One inherited through fork stays as it is (see _connection).
+            self._connections[:] = [entry for entry in connections if entry[2] != pid]
+        _close_connections(connections)
         self._local = threading.local()
