@@ -45,9 +45,9 @@ docs: venv
 	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict --site-dir site
 
 bench: venv
-	$(PIP) install -e ".[numpy]" --group bench
-	$(PY) benchmarks/import_time.py
-	$(PY) benchmarks/overhead.py
+	$(PIP) install -e ".[numpy,prometheus,otel]" --group bench
+	$(PY) benchmarks/import_time.py --write docs/benchmarks.md
+	$(PY) benchmarks/overhead.py --write docs/benchmarks.md
 
 clean:
 	rm -rf $(VENV) .nox site build dist .coverage .pytest_cache .mypy_cache .ruff_cache
