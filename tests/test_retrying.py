@@ -826,8 +826,9 @@ async def test_async_deadline_and_budget_count_from_the_first_attempts_start(
     # the first failure instead, there would be; and without the call recorded in the
     # budget, attempt 2 would have been refused.
     assert calls == 2
-    assert "the deadline of 4 s has passed" in notes(info.value)
-    assert budget.refusals == 0
+    assert budget.refusals == 0  # so only the deadline can have stopped attempt 3
+    if HAS_NOTES:
+        assert "the deadline of 4 s has passed" in notes(info.value)
     assert fetch.retry_stats().retries == 1
 
 

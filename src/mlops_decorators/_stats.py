@@ -441,9 +441,16 @@ def combine(name: str, series: Iterable[Series], *, labels: Labels = ()) -> Call
     last_error: LastError | None = None
     for one in series:
         buckets = [a + b for a, b in zip(buckets, one.durations.histogram(), strict=True)]
-        # Finished first: a call counted in started after this read cannot make it negative.
-        finished = one._finished.value
-        in_progress += one._started.value - finished
+        # Two lock-free reads are two instants: calls that start and finish between them
+        # would count as running. Read `started` again until it did not move across the
+        # read of `finished`: the figure then held at that instant (0 <= n <= running).
+        started = one._started.value
+        while True:
+            finished = one._finished.value
+            started, before = one._started.value, started
+            if started == before:
+                break
+        in_progress += started - finished
         with one._lock:
             for kind, count in one._errors.items():
                 errors[kind] = errors.get(kind, 0) + count

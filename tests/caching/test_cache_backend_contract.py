@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -321,10 +322,12 @@ async def test_tasks_compute_once(case: Case) -> None:
         return {"x": x}
 
     tasks = [asyncio.create_task(fetch(5)) for _ in range(THREADS)]
-    for _ in range(10_000):  # a remote backend's lookups run in worker threads
-        await asyncio.sleep(0)
-        if fetch.cache_info().single_flight_waits + len(calls) == THREADS:
-            break
+    # A remote backend's lookups run in worker threads: a count of loop turns is no bound on
+    # a busy machine, so wait (boundedly) until every task has reached the cache.
+    deadline = time.monotonic() + 10
+    while fetch.cache_info().single_flight_waits + len(calls) < THREADS:
+        assert time.monotonic() < deadline, "the tasks never all reached the cache"
+        await asyncio.sleep(0.001)
     release.set()
     results = await asyncio.gather(*tasks)
     assert calls == [5]

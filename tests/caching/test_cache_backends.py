@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import pickle
@@ -11,6 +12,8 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
+from contextlib import closing
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -18,7 +21,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from fakes import FakeClock, free_port
+from fakes import FakeClock, free_port, run_in_threads
 from mlops_decorators.caching import RedisBackend, SQLiteBackend, cache_result
 from mlops_decorators.caching import _cache as cache_module
 
@@ -67,8 +70,8 @@ def test_sqlite_hit_after_restart(tmp_path: Path) -> None:
     assert restarted.calls == []
     assert not hit["array"].flags.writeable
     np.testing.assert_array_equal(hit["array"], [0, 2, 4])
-    mode = sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0]
-    assert mode == "wal"
+    with closing(sqlite3.connect(path)) as connection:
+        assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
 def test_sqlite_plain_arrays_skip_pickle_and_copy_option(tmp_path: Path) -> None:
@@ -153,6 +156,84 @@ def test_sqlite_closes_the_connections_of_ended_threads(tmp_path: Path) -> None:
     assert f.calls == list(range(10))
 
 
+@pytest.mark.parametrize("copied", [False, True], ids=["built", "unpickled"])
+def test_sqlite_backend_dropped_without_close_closes_its_connections(
+    tmp_path: Path, copied: bool
+) -> None:
+    backend = SQLiteBackend(tmp_path / "c.db", secret=SECRET)
+    if copied:  # a copy sent to a worker process opens connections of its own
+        backend = pickle.loads(pickle.dumps(backend))
+    backend.set("f:1", b"record", ttl=None)
+    ((connection, _, _),) = backend._connections
+    del backend
+    gc.collect()
+    with pytest.raises(sqlite3.ProgrammingError, match="closed"):
+        connection.execute("SELECT 1")
+
+
+def test_sqlite_connection_that_fails_its_setup_is_closed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "c.db"
+    blocker = sqlite3.connect(path, isolation_level=None)
+    blocker.execute("CREATE TABLE other (x)")
+    blocker.execute("BEGIN EXCLUSIVE")  # the backend cannot even switch to WAL
+    opened: list[sqlite3.Connection] = []
+    connect = sqlite3.connect
+
+    def recording_connect(*args: Any, **kwargs: Any) -> sqlite3.Connection:
+        opened.append(connect(*args, **kwargs))
+        return opened[-1]
+
+    monkeypatch.setattr(sqlite3, "connect", recording_connect)
+    backend = SQLiteBackend(path, secret=SECRET, timeout=0.01)
+    try:
+        for _ in range(2):
+            with pytest.raises(sqlite3.OperationalError, match="locked"):
+                backend.get("f:1")
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    assert len(opened) == 2
+    assert backend._connections == []
+    for connection in opened:
+        with pytest.raises(sqlite3.ProgrammingError, match="closed"):
+            connection.execute("SELECT 1")
+    backend.set("f:1", b"record", ttl=None)  # usable once the lock is gone
+    assert backend.get("f:1") == b"record"
+    backend.close()
+
+
+def test_sqlite_sets_up_one_connection_at_a_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Two connections switching a new file to WAL at once can get "database is locked" at
+    # once, whatever the timeout: threads starting together must take turns.
+    backend = SQLiteBackend(tmp_path / "c.db", secret=SECRET)
+    open_connection = backend._open
+    lock = threading.Lock()
+    inside = most = opened = 0
+
+    def counting_open() -> sqlite3.Connection:
+        nonlocal inside, most, opened
+        with lock:
+            inside += 1
+            opened += 1
+            most = max(most, inside)
+        time.sleep(0.01)  # room for another thread to come in, were it let
+        try:
+            return open_connection()
+        finally:
+            with lock:
+                inside -= 1
+
+    monkeypatch.setattr(backend, "_open", counting_open)
+    run_in_threads(lambda: backend.set("f:1", b"record", ttl=None), 4)
+    assert (opened, most) == (4, 1)
+    assert backend.get("f:1") == b"record"
+    backend.close()
+
+
 def test_sqlite_tampered_entry_is_never_unpickled(
     tmp_path: Path, cache_logs: pytest.LogCaptureFixture
 ) -> None:
@@ -166,6 +247,7 @@ def test_sqlite_tampered_entry_is_never_unpickled(
         connection.execute(
             "UPDATE mlops_cache SET value = ? WHERE key = ?", (evil_record(marker), key)
         )
+    connection.close()  # `with` only commits
     assert f(1)["x"] == 1
     assert not marker.exists()
     assert len(f.calls) == 2

@@ -13,6 +13,7 @@ import re
 import sqlite3
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -29,6 +30,17 @@ __all__ = ["SQLiteBackend"]
 _TABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 _Entry = tuple[sqlite3.Connection, threading.Thread, int]
+
+
+def _close_connections(connections: list[_Entry]) -> None:
+    """Close the connections this process opened.
+
+    One inherited through ``fork`` must not be used, closing included (SQLite's advice).
+    """
+    pid = os.getpid()
+    for connection, _, opened_by in connections:
+        if opened_by == pid:
+            connection.close()
 
 
 class SQLiteBackend:
@@ -90,12 +102,20 @@ class SQLiteBackend:
         self._purge_every = _checks.positive_int("purge_every", purge_every)
         self._clock = _checks.is_callable("clock", clock)
         self._writes = 0
+        self._no_connections()
+        self.codec = Codec(resolve_secret("secret", secret), repr(self))
+        reset_in_child(self)
+
+    def _no_connections(self) -> None:
+        """Start without connections: at construction, and in a copy (pickle)."""
         self._local = threading.local()
         # (connection, its thread, the pid that opened it): see _connection.
         self._connections: list[_Entry] = []
         self._connections_lock = threading.Lock()
-        self.codec = Codec(resolve_secret("secret", secret), repr(self))
-        reset_in_child(self)
+        # A backend dropped without close() still closes its connections: each holds a file
+        # descriptor, and Python 3.13 warns about a connection collected open. No lock: once
+        # the backend is garbage, no thread uses them.
+        weakref.finalize(self, _close_connections, self._connections)
 
     def _after_fork(self) -> None:
         # A thread of the parent may have held the lock at the fork: it never opens here.
@@ -114,9 +134,7 @@ class SQLiteBackend:
 
     def __setstate__(self, state: dict[str, object]) -> None:
         self.__dict__.update(state)
-        self._local = threading.local()
-        self._connections = []
-        self._connections_lock = threading.Lock()
+        self._no_connections()
         reset_in_child(self)
 
     def _connection(self) -> sqlite3.Connection:
@@ -125,13 +143,12 @@ class SQLiteBackend:
         if connection is not None and local.pid == os.getpid():
             return connection
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        # check_same_thread=False only so that other threads may close a connection (close(),
-        # and the pruning of ended threads below); each one is used by its own thread alone.
-        connection = sqlite3.connect(
-            self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False
-        )
         pid = os.getpid()
         with self._connections_lock:
+            # One connection is set up at a time: two switching a new file to WAL at once can
+            # get "database is locked" at once (SQLite skips the busy timeout where waiting
+            # could deadlock), and the call would run uncached.
+            connection = self._open()
             # A thread that ended leaves its connection open: close those, or a server
             # running a thread per request would leak one file descriptor per request. Only
             # connections this process opened: one inherited through fork must not be used,
@@ -140,22 +157,38 @@ class SQLiteBackend:
             ended: list[_Entry] = []
             for entry in self._connections:
                 (ended if entry[2] == pid and not entry[1].is_alive() else kept).append(entry)
-            self._connections = [*kept, (connection, threading.current_thread(), pid)]
+            # In place: the finalizer closes this very list.
+            self._connections[:] = [*kept, (connection, threading.current_thread(), pid)]
         for stale, _, _ in ended:
             stale.close()
-        connection.execute("PRAGMA journal_mode=WAL")
-        connection.execute("PRAGMA synchronous=NORMAL")
-        connection.execute(
-            f"CREATE TABLE IF NOT EXISTS {self._table} (key TEXT PRIMARY KEY, "
-            "namespace TEXT NOT NULL, value BLOB NOT NULL, expires_at REAL)"
+        local.connection, local.pid = connection, pid
+        return connection
+
+    def _open(self) -> sqlite3.Connection:
+        # check_same_thread=False only so that other threads may close a connection (close(),
+        # and the pruning of ended threads in _connection); each one is used by its own
+        # thread alone.
+        connection = sqlite3.connect(
+            self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False
         )
-        connection.execute(
-            f"CREATE INDEX IF NOT EXISTS {self._table}_ns ON {self._table} (namespace)"
-        )
-        connection.execute(
-            f"CREATE INDEX IF NOT EXISTS {self._table}_exp ON {self._table} (expires_at)"
-        )
-        local.connection, local.pid = connection, os.getpid()
+        try:
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA synchronous=NORMAL")
+            connection.execute(
+                f"CREATE TABLE IF NOT EXISTS {self._table} (key TEXT PRIMARY KEY, "
+                "namespace TEXT NOT NULL, value BLOB NOT NULL, expires_at REAL)"
+            )
+            connection.execute(
+                f"CREATE INDEX IF NOT EXISTS {self._table}_ns ON {self._table} (namespace)"
+            )
+            connection.execute(
+                f"CREATE INDEX IF NOT EXISTS {self._table}_exp ON {self._table} (expires_at)"
+            )
+        except BaseException:
+            # A locked or unreadable file: the next call opens a new connection, so this one
+            # must not stay open.
+            connection.close()
+            raise
         return connection
 
     def get(self, key: str) -> bytes | None:
@@ -307,8 +340,10 @@ class SQLiteBackend:
             >>> backend.get("f:1")  # reopened on use
             b'record'
         """
+        pid = os.getpid()
         with self._connections_lock:
-            connections, self._connections = self._connections, []
-        for connection, _, _ in connections:
-            connection.close()
+            connections = self._connections[:]
+            # One inherited through fork stays as it is (see _connection).
+            self._connections[:] = [entry for entry in connections if entry[2] != pid]
+        _close_connections(connections)
         self._local = threading.local()
