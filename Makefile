@@ -17,13 +17,15 @@ venv:
 dev: venv
 	$(PIP) install -e ".[all]" --group dev
 
+# examples/serve_model.py is a server: make demo runs its in-process self-test instead.
 demo: venv
-	$(PIP) install -e ".[numpy,prometheus]"
+	$(PIP) install -e ".[numpy,redis,prometheus]" --group examples
 	@echo "==> python -m mlops_decorators"
 	$(PY) -m mlops_decorators
 	@for example in examples/*.py; do \
 		echo "==> $$example"; \
-		$(PY) "$$example" || exit 1; \
+		case "$$example" in */serve_model.py) args=--self-test;; *) args=;; esac; \
+		$(PY) "$$example" $$args || exit 1; \
 	done
 
 test: venv
