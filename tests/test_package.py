@@ -12,6 +12,7 @@ import importlib.metadata
 import json
 import pickle
 import pkgutil
+import re
 import subprocess
 import sys
 import textwrap
@@ -258,3 +259,10 @@ def test_an_exporter_imports_its_library_when_made() -> None:
         "        PrometheusExporter(); OpenTelemetryExporter()"
     )
     assert set(loaded["libraries"]) >= EXPORTER_LIBRARIES
+
+
+def test_changelog_has_a_dated_entry_for_this_version() -> None:
+    changelog = (Path(__file__).resolve().parent.parent / "CHANGELOG.md").read_text("utf-8")
+    released = re.findall(r"^## \[(\d[^\]]*)\] - (\d{4}-\d{2}-\d{2})$", changelog, re.MULTILINE)
+    assert released, "CHANGELOG.md has no dated release entry"
+    assert released[0][0] == mlops_decorators.__version__  # the newest release is this one
