@@ -593,3 +593,14 @@ def test_json_formatter_keeps_stack_info() -> None:
     record = logging.LogRecord("app", logging.INFO, __file__, 1, "here", (), None, sinfo="Stack")
     data = json.loads(JsonFormatter().format(record))
     assert (data["message"], data["stack_info"]) == ("here", "Stack")
+
+
+def test_prometheus_multiprocess_dir_set_too_late_is_a_warning(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """prometheus_client was imported without PROMETHEUS_MULTIPROC_DIR: it keeps its values in
+    memory, so setting the variable now would silently lose every multiprocess figure."""
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", "/nonexistent")
+    with caplog.at_level(logging.WARNING, logger="mlops_decorators.monitoring"):
+        PrometheusExporter()
+    assert any("set it before the process starts" in r.getMessage() for r in caplog.records)

@@ -12,6 +12,7 @@ per-process files that `prometheus_client.multiprocess.MultiProcessCollector` ad
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import weakref
@@ -21,6 +22,8 @@ from typing import TYPE_CHECKING, Any
 from .._checks import instance_of, optional
 from .._stats import DURATION_BUCKETS_S, Registry
 from ._data import MonitoredSeries
+
+logger = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry
@@ -92,6 +95,14 @@ class PrometheusExporter:
             instance_of, "registry", registry, prometheus_client.CollectorRegistry, what=what
         )
         self.multiprocess = "PROMETHEUS_MULTIPROC_DIR" in os.environ
+        if self.multiprocess and _keeps_values_in_memory(prometheus_client):
+            # prometheus_client picked its value store when first imported: the per-process
+            # files MultiProcessCollector adds up would stay empty, losing every figure.
+            logger.warning(
+                "PROMETHEUS_MULTIPROC_DIR was set after prometheus_client was imported, so "
+                "prometheus_client keeps its values in memory and /metrics will not add up the "
+                "workers' figures: set it before the process starts"
+            )
         self._collector = (
             None if self.multiprocess else _collector(registry or prometheus_client.REGISTRY)
         )
@@ -261,3 +272,9 @@ class _Written:
         self._error.inc()
         kind = self.series.error_type(error)
         self._errors.labels(self.series.name, kind, *self._values).inc()
+
+
+def _keeps_values_in_memory(prometheus_client: Any) -> bool:
+    """Whether prometheus_client chose its in-memory value store (at its first import)."""
+    values = prometheus_client.values
+    return bool(values.ValueClass is values.MutexValue)
