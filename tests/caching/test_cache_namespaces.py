@@ -187,3 +187,43 @@ def test_spawned_workers_share_the_main_scripts_entries(tmp_path: Path, start_me
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok"
+
+
+def foreign(fn: Any) -> Any:
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        return fn(*args, **kwargs)
+
+    return wrapper
+
+
+def _module_level(x: int) -> int:
+    return 3 * x
+
+
+@pytest.mark.parametrize(
+    "inner", ["timer", "log_calls", "validate_input", "memory_guard", "foreign"]
+)
+def test_a_module_function_under_other_decorators_needs_no_namespace(
+    sqlite: Any, inner: str
+) -> None:
+    """A wrapper captures its decorator's state; the function it wraps is what is named."""
+    import mlops_decorators
+
+    decorator = foreign if inner == "foreign" else getattr(mlops_decorators, inner)
+    cached = cache_result(backend=sqlite)(decorator(_module_level))
+    assert (cached(2), cached(2)) == (6, 6)
+    assert cached.cache_info().hits == 1
+
+
+def test_a_closure_under_another_decorator_still_needs_a_namespace(sqlite: Any) -> None:
+    def make(factor: int) -> Any:
+        @cache_result(backend=sqlite)
+        @foreign
+        def scale(x: int) -> int:
+            return x * factor
+
+        return scale
+
+    with pytest.raises(ValueError, match="closure \\(over factor\\)"):
+        make(2)

@@ -583,8 +583,11 @@ def _why_unnamed(target: Any, name: str, module: str | None) -> str | None:
         return "it is a lambda, as every lambda of its module is named"
     # A closure's behaviour depends on what it captured, which its name does not say
     # (make(2) and make(3)); a nested function without captures is the same code each time.
-    # __class__ is the cell of super(), which the class's name does say.
-    captured = getattr(getattr(target, "__code__", None), "co_freevars", ())
+    # __class__ is the cell of super(), which the class's name does say. A decorator's
+    # wrapper (ours or any functools.wraps one) captures its own state: look at the function
+    # it wraps.
+    innermost = inspect.unwrap(target) if callable(target) else target
+    captured = getattr(getattr(innermost, "__code__", None), "co_freevars", ())
     captured = [variable for variable in captured if variable != "__class__"]
     if captured:
         return (
