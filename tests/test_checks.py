@@ -28,7 +28,6 @@ from mlops_decorators._checks import (
     number,
     one_of,
     optional,
-    optional_callable,
     positive_int,
     seconds,
     time_limit,
@@ -208,15 +207,13 @@ def test_one_of_finds_every_choice(choices: list[str], data: st.DataObject) -> N
     assert one_of("x", choice, choices) == choice
 
 
-def test_is_callable_and_optional_callable() -> None:
+def test_is_callable_and_optional_is_callable() -> None:
     assert is_callable("clock", print) is print
     assert is_callable("clock", int) is int
     with pytest.raises(TypeError, match=r"^clock must be callable, got int 3$"):
         is_callable("clock", 3)
-    assert optional_callable("on_retry", None) is None
-    assert optional_callable("on_retry", print) is print
-    with pytest.raises(TypeError, match=r"^on_retry must be callable or None, got int 3$"):
-        optional_callable("on_retry", 3)  # type: ignore[arg-type]
+    assert optional(is_callable, "on_retry", None) is None
+    assert optional(is_callable, "on_retry", print) is print
     with pytest.raises(TypeError, match=r"^on_retry must be callable or None, got int 3$"):
         optional(is_callable, "on_retry", 3)
 

@@ -509,13 +509,6 @@ def hook(name: str, value: object, what: str) -> Callable[..., Any]:
     return value
 
 
-def optional_callable(name: str, value: Callable[..., Any] | None) -> Callable[..., Any] | None:
-    """Return `value` if it is callable or None."""
-    if value is not None and not callable(value):
-        raise TypeError(f"{name} must be callable or None, got {type(value).__name__} {value!r}")
-    return value
-
-
 _BYTE_UNITS: dict[str, int] = {
     "": 1,
     "b": 1,

@@ -197,7 +197,7 @@ def cache_result(
     options: dict[str, Any] = {
         "maxsize": _checks.optional(_checks.positive_int, "maxsize", maxsize),
         "max_bytes": _checks.optional(_checks.positive_int, "max_bytes", max_bytes),
-        "key": _checks.optional_callable("key", key),
+        "key": _checks.optional(_checks.is_callable, "key", key),
         "ignore": _check_ignore(ignore),
         "typed": _checks.flag("typed", typed),
         "version": _check_version(version),
