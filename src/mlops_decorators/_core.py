@@ -30,8 +30,9 @@ from typing import Any, TypeVar
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-# Defaults too, for tools that read them instead of the signature: the wrappers take
-# (*args, **kwargs), so the copies change no call. Absent on partials and callable objects.
+# Defaults too, for tools that read them instead of the signature, onto a wrapper taking
+# (*args, **kwargs), where the copies change no call. A wrapper with parameters of its own
+# (cache_result's) has its defaults already. Absent on partials and callable objects.
 _ASSIGNED = (*functools.WRAPPER_ASSIGNMENTS, "__defaults__", "__kwdefaults__")
 
 SyncWrapperFactory = Callable[[Callable[..., Any]], Callable[..., Any]]
@@ -104,9 +105,9 @@ def decorate(
     Args:
         fn: The function, method, ``staticmethod`` or ``classmethod`` being decorated.
         decorator: The decorator's name, for error messages.
-        sync: Builds the wrapper, taking ``(*args, **kwargs)``, for a plain function.
-        async_: Builds the wrapper (an ``async def`` taking ``(*args, **kwargs)``) for a
-            coroutine function.
+        sync: Builds the wrapper for a plain function, taking ``(*args, **kwargs)`` or
+            (cache_result's) the function's own parameters.
+        async_: Builds the wrapper (an ``async def``) for a coroutine function.
         attrs: Attributes to set on the wrapper, e.g. ``{"timer_stats": snapshot}``.
         allow_generators: False where wrapping a generator function would be a bug
             (caching or retrying a generator object).
@@ -133,7 +134,11 @@ def decorate(
         wrapper = async_(target)
     else:
         wrapper = sync(target)
-    functools.update_wrapper(wrapper, target, assigned=_ASSIGNED)
+    code = getattr(wrapper, "__code__", None)
+    named = code is not None and (code.co_argcount or code.co_kwonlyargcount)
+    functools.update_wrapper(
+        wrapper, target, assigned=functools.WRAPPER_ASSIGNMENTS if named else _ASSIGNED
+    )
     if attrs:
         wrapper.__dict__.update(attrs)
     if isinstance(fn, (staticmethod, classmethod)):

@@ -141,7 +141,9 @@ def test_fast_path_key_equals_bound_key(a: Any, b: Any, c: Any) -> None:
 
 def test_pads_complete_positional_calls_with_defaults() -> None:
     assert keys_of(f).pads == {3: (), 2: ("c",), 1: (2, "c")}
-    assert keys_of(f).inline == (keys_of(f).pads, keys_of(f).keyword_pads)
+    assert keys_of(f).parameters == inspect.signature(f)  # the wrapper binds, then keys
+    assert keys_of(f, typed=True).parameters is None
+    assert keys_of(f, ignore=("b",)).parameters is None
     assert keys_of(f, typed=True).pads == {}
     assert keys_of(f, ignore=("b",)).pads == {}
     assert keys_of(f).keyword_pads == {
@@ -157,7 +159,7 @@ def test_pads_complete_positional_calls_with_defaults() -> None:
     def method(self: Any, x: int, y: int = 0) -> None: ...
 
     maker = keys_of(method, skip_first=True)
-    assert maker.inline == ({}, {})
+    assert maker.parameters is None
     assert maker((object(), 1), {}) == (1, 0)
     assert maker((object(),), {"x": 1}) == (1, 0)
     assert maker((object(),), {"x": 1, "y": 2}) == maker((object(), 1, 2), {}) == (1, 2)

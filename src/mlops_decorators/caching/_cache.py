@@ -446,11 +446,15 @@ class _Cache:
                     self._by_value = self._new_store()
         return self._by_value, by_value
 
-    def resolve(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, Hashable]:
-        """The store (None for an external backend) and key of a call."""
+    def resolve(
+        self, args: tuple[Any, ...], kwargs: dict[str, Any], *, by_content: bool = False
+    ) -> tuple[Any, Hashable]:
+        """The store (None for an external backend) and key of a call; `by_content`: an
+        argument is known to be unhashable."""
         if not self.memory:
             return None, stable_digest(self.namespace, self.keys(args, kwargs))
-        key = self.keys.hashed(args, kwargs)  # first: the call's TypeError if no self
+        key = self.keys.hashed(args, kwargs, by_content=by_content)  # first: the call's
+        # TypeError if no self
         if not self.per_instance:
             return self.store, key
         instance = args[0] if args else kwargs["self"]
@@ -616,16 +620,37 @@ class _Cache:
 
     # -- calls ----------------------------------------------------------------------------
 
+    def _resolved(
+        self,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        known: HashedKey | None,
+        by_content: bool,
+    ) -> tuple[MemoryStore | None, Hashable]:
+        if known is not None:
+            return self.store, known
+        return self.resolve(args, kwargs, by_content=by_content)
+
     def _flight_key(self, store: MemoryStore | None, key: Hashable) -> Hashable:
         return key if self.store is store else (id(store), key)
 
-    def call(self, func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        """A call that the inlined hit path did not answer (threads single-flight)."""
+    def call(
+        self,
+        func: Callable[..., Any],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        known: HashedKey | None = None,
+        *,
+        by_content: bool = False,
+    ) -> Any:
+        """A call that the inlined hit path did not answer (threads single-flight); `known`:
+        the key that path looked up (in the function's only store), if any; `by_content`
+        says that path found an argument unhashable."""
         if not settings.enabled:
             self.misses.increment()
             return func(*args, **kwargs)
         landed = self._landed
-        store, key = self.resolve(args, kwargs)
+        store, key = self._resolved(args, kwargs, known, by_content)
         found, value = self.lookup(store, key)
         if found:
             return value
@@ -767,7 +792,13 @@ class _Cache:
         return self._save_result(store, key, value)
 
     async def call_async(
-        self, func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+        self,
+        func: Callable[..., Any],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        known: HashedKey | None = None,
+        *,
+        by_content: bool = False,
     ) -> Any:
         """The same for coroutine functions: the tasks of every event loop in the process
         share one flight per key."""
@@ -775,7 +806,7 @@ class _Cache:
             self.misses.increment()
             return await func(*args, **kwargs)
         landed = self._landed
-        store, key = self.resolve(args, kwargs)
+        store, key = self._resolved(args, kwargs, known, by_content)
         budget = None if self.guard is None else self.guard.budget()
         found, value = await self._lookup_async(store, key, budget)
         if found:

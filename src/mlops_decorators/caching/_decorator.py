@@ -1,16 +1,9 @@
-"""`cache_result`: the decorator, its argument checks and its wrappers.
+"""`cache_result`: the decorator, its argument checks and its accessors.
 
-The wrappers inline the memory hit path: the call's argument values plus the remaining
-defaults are the key (``KeyMaker.pads``, ``KeyMaker.keyword_pads``), then one dict lookup
-(the key's only hash), one clock read, one LRU update by the entry's token and one lock-free
-counter, without a lock. Everything else goes through `_Cache`. The sync and async wrappers
-repeat those lines on purpose: a shared helper would add a Python call, about a fifth of a
-hit's cost. The builtins they call are bound when they are made, so that caching a builtin
-(``builtins.len = cache_result(len)``) cannot recurse.
-
-A method taking ``self`` is held by its class as a `_Method`: ``obj.method`` is then a
-`_BoundMethod`, which calls like a bound method and also binds the accessors that name a
-call (``obj.method.cache_invalidate(x)``).
+Its wrappers, with the memory hit path inlined, are in `_wrappers`. A method taking ``self``
+is held by its class as a `_Method`: ``obj.method`` is then a `_BoundMethod`, which calls
+like a bound method and also binds the accessors that name a call
+(``obj.method.cache_invalidate(x)``).
 """
 
 from __future__ import annotations
@@ -18,8 +11,6 @@ from __future__ import annotations
 import builtins
 import functools
 import inspect
-import threading
-import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
@@ -28,6 +19,7 @@ from .._core import accessor, bare_or_called, check_target, decorate, function_o
 from ._cache import CacheBackend, CacheInfo, _Cache
 from ._memory import MemoryBackend
 from ._switch import reset_cache_settings, set_caching
+from ._wrappers import wrapper_factories
 
 if TYPE_CHECKING:
     from datetime import timedelta
@@ -214,86 +206,12 @@ def cache_result(
 def _apply(fn: Any, **options: Any) -> Any:
     target = check_target(fn, "cache_result", allow_generators=False)  # before its state
     state = _Cache(fn, **options)
-    call, call_async, hit = state.call, state.call_async, state.hits.increment
-    if _is_builtin(target):
-        call = _reentrant(call)
-    out = state.out
-    store = state.store
-    # Calls the inlined hit path answers: those whose key is their argument values (args,
-    # then keyword values in signature order) + defaults; see KeyMaker.pads.
-    pads, keyword_pads = state.keys.inline if store is not None else ({}, {})
-    pad_of, keyword_pad_of = pads.get, keyword_pads.get
-    arity = next((n for n, pad in pads.items() if not pad), -1)  # every parameter passed
-    data: dict[Any, Any] = store.data if store is not None else {}
-    get, touch = data.get, store.order.move_to_end if store is not None else None
-    clock = store.clock if store is not None else time.monotonic  # unused without a store
-    length, to_tuple = len, tuple  # bound now: see the module docstring
-
-    def make_sync(func: Callable[..., Any]) -> Callable[..., Any]:
-        def cached(*args: Any, **kwargs: Any) -> Any:
-            if not kwargs:
-                if length(args) == arity:
-                    key: Any = args
-                else:  # defaults appended: the key state.call would build
-                    pad = pad_of(length(args))
-                    key = None if pad is None else args + pad
-            else:
-                shape = keyword_pad_of(to_tuple(kwargs))
-                if shape is not None and shape[0] == length(args):
-                    key = args + to_tuple(kwargs.values()) + shape[1]
-                else:
-                    key = None
-            if key is not None:
-                try:
-                    entry = get(key)
-                except TypeError:  # unhashable argument: keyed by content below
-                    entry = None
-                if entry is not None and entry[1] > clock():
-                    hit()
-                    try:  # noqa: SIM105 -- contextlib.suppress costs a call per hit
-                        touch(entry[3])  # type: ignore[misc]
-                    except KeyError:  # evicted by another thread meanwhile: value still valid
-                        pass
-                    return entry[0] if out is None else out(entry[0])
-            return call(func, args, kwargs)
-
-        return cached
-
-    def make_async(func: Callable[..., Any]) -> Callable[..., Any]:
-        async def cached(*args: Any, **kwargs: Any) -> Any:
-            if not kwargs:
-                if length(args) == arity:
-                    key: Any = args
-                else:  # defaults appended: the key state.call would build
-                    pad = pad_of(length(args))
-                    key = None if pad is None else args + pad
-            else:
-                shape = keyword_pad_of(to_tuple(kwargs))
-                if shape is not None and shape[0] == length(args):
-                    key = args + to_tuple(kwargs.values()) + shape[1]
-                else:
-                    key = None
-            if key is not None:
-                try:
-                    entry = get(key)
-                except TypeError:  # unhashable argument: keyed by content below
-                    entry = None
-                if entry is not None and entry[1] > clock():
-                    hit()
-                    try:  # noqa: SIM105 -- contextlib.suppress costs a call per hit
-                        touch(entry[3])  # type: ignore[misc]
-                    except KeyError:  # evicted by another thread meanwhile: value still valid
-                        pass
-                    return entry[0] if out is None else out(entry[0])
-            return await call_async(func, args, kwargs)
-
-        return cached
-
+    sync, async_ = wrapper_factories(state, builtin=_is_builtin(target))
     wrapper = decorate(
         fn,
         "cache_result",
-        sync=make_sync,
-        async_=make_async,
+        sync=sync,
+        async_=async_,
         attrs={
             "cache_info": state.info,
             "cache_result_stats": state.info,
@@ -312,23 +230,6 @@ def _is_builtin(fn: Any) -> bool:
     """Whether `fn` is a builtin (``len``, ``tuple``), which the cache's own code calls."""
     name = getattr(fn, "__name__", None)
     return isinstance(name, str) and getattr(builtins, name, None) is fn
-
-
-def _reentrant(call: Callable[..., Any]) -> Callable[..., Any]:
-    """`call` for a cached builtin, which someone may install in `builtins`: when the cache's
-    own key and store code calls it back, it runs uncached instead of recursing."""
-    inside = threading.local()
-
-    def guarded(func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        if getattr(inside, "active", False):
-            return func(*args, **kwargs)
-        inside.active = True
-        try:
-            return call(func, args, kwargs)
-        finally:
-            inside.active = False
-
-    return guarded
 
 
 class _Method(functools.partial):  # type: ignore[type-arg]

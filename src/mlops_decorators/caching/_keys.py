@@ -7,8 +7,8 @@ tuple). Unhashable values become tagged tuples built from their content; the tag
 private objects, so no user value can collide with them.
 
 The memory backend gets the key as a `HashedKey`: the tuple with its hash computed once, so
-an argument's ``__hash__`` runs once however many dicts the key visits (lookup,
-single-flight, store, LRU order).
+an argument's ``__hash__`` runs once per call however many dicts the key visits (lookup,
+single-flight, store).
 
 External backends need a key that is the same in every process: `stable_digest` walks a
 normalised key and hashes a canonical encoding of it (never ``str``, ``repr``, ``hash`` or
@@ -65,23 +65,23 @@ class UnkeyableError(TypeError):
 
 
 class HashedKey(tuple):  # type: ignore[type-arg]
-    """A key tuple that computed its hash once: every dict it visits (single-flight, store,
-    LRU order) reuses it, so an argument's ``__hash__`` is not called again.
+    """A key tuple that computed its hash once: every dict it visits (single-flight, store)
+    reuses it, so an argument's ``__hash__`` is not called again.
 
-    It equals the plain tuple, so the wrappers' lookup with a call's own ``args`` tuple (one
-    hash) finds the entry stored under it, comparing in C.
+    It equals the plain tuple (comparing in C), which is how the wrappers' hit path, having
+    hashed a call's own ``args`` tuple, tells the entry filed under that hash is its own.
     """
 
     hash: int
 
-    def __new__(cls, key: tuple[Any, ...]) -> HashedKey:
-        """`key` with its hash.
+    def __new__(cls, key: tuple[Any, ...], hashed: int | None = None) -> HashedKey:
+        """`key` with its hash: `hashed` when the caller computed ``hash(key)`` already.
 
         Raises:
             TypeError: `key` is unhashable.
         """
         self = super().__new__(cls, key)
-        self.hash = hash(key)
+        self.hash = hash(key) if hashed is None else hashed
         return self
 
     def __hash__(self) -> int:
@@ -265,12 +265,16 @@ class KeyMaker:
                     self.keyword_pads[self._names[n:end]] = (n, self._defaults[end:])
 
     @property
-    def inline(
-        self,
-    ) -> tuple[dict[int, tuple[Any, ...]], dict[tuple[str, ...], tuple[int, tuple[Any, ...]]]]:
-        """`pads` and `keyword_pads` when nothing is skipped (so that the key is built from
-        ``args`` itself), else two empty dicts."""
-        return ({}, {}) if self._fast_skip else (self.pads, self.keyword_pads)
+    def parameters(self) -> inspect.Signature | None:
+        """The signature whose parameters' values, in order, are the key of every call
+        (nothing ignored, no ``*args``/``**kwargs``, no ``typed`` or ``key=``), else None."""
+        if (
+            self._simple
+            and not (self._typed or self._custom)
+            and len(self._keep) == len(self._names)
+        ):
+            return self._signature
+        return None
 
     def __call__(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
         """The key of a call, a plain tuple (for shared backends, which encode it).
@@ -281,18 +285,26 @@ class KeyMaker:
         """
         return tuple(self.hashed(args, kwargs))
 
-    def hashed(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> HashedKey:
+    def hashed(
+        self, args: tuple[Any, ...], kwargs: dict[str, Any], *, by_content: bool = False
+    ) -> HashedKey:
         """The key of a call, each argument hashed once when all are hashable.
+
+        Args:
+            args: The call's positional arguments.
+            kwargs: The call's keyword arguments.
+            by_content: The caller found an argument unhashable already: skip trying.
 
         Raises:
             TypeError: As for ``__call__``.
         """
         key = self._padded(args, kwargs)
         if key is not None:
-            try:
-                return HashedKey(key)
-            except TypeError:  # an unhashable argument: bound below, to name it if need be
-                pass
+            if not by_content:
+                try:
+                    return HashedKey(key)
+                except TypeError:  # an unhashable argument: bound below, to name it
+                    pass
         elif self._custom is not None:
             return self._custom_key(args, kwargs)
         values = self._bind_simple(args, kwargs) if self._simple else None

@@ -1,10 +1,13 @@
 """The in-process backend: a dict of entries with a TTL each, an LRU order, a lock for writers.
 
-Entries ``(value, deadline, weight, token)`` are filed under their `HashedKey`, which
-hashed the call's arguments once; the LRU order is a second, ordered dict from each entry's
-token (an int, unique per store) to its key. So the wrappers' hit path hashes a call's
-arguments once, in its lookup, and marks the entry recently used by its token; the miss
-path, eviction and expiry reuse the key's stored hash: no argument's ``__hash__`` runs again.
+Entries ``(value, deadline, weight, token, key)`` are filed under their key's hash (an int),
+which the call computed once (`HashedKey`); the entry holds its key, so a lookup compares
+it with the call's own. So the wrappers' hit path hashes a call's arguments once, with
+``hash(args)``, looks the int up and compares the tuples in C; the miss path hands that hash
+on, and nothing hashes an argument again (functools' promise: once per call). Two keys
+whose hashes collide cannot share a slot: the second goes to an overflow dict keyed by its
+`HashedKey`, which the slow path reads. The LRU order is a second, ordered dict from each
+entry's token (an int, unique per store) to the entry, so eviction needs no key at all.
 
 Reads take no lock. ``dict.get`` and ``OrderedDict.move_to_end`` are single C calls, atomic
 under the GIL, and entries are immutable tuples: a reader sees the old entry or its
@@ -35,8 +38,8 @@ from .. import _checks
 from .._stats import Counter
 from ._keys import HashedKey
 
-# (value, deadline, weight, token)
-Entry = tuple[Any, float, int, int]
+# (value, deadline, weight, token, key)
+Entry = tuple[Any, float, int, int, HashedKey]
 
 
 class MemoryBackend:
@@ -106,6 +109,7 @@ class MemoryStore:
         "_evictions",
         "_expirations",
         "_lock",
+        "_overflow",
         "_tokens",
         "_ttl",
         "bytes",
@@ -129,8 +133,9 @@ class MemoryStore:
         self._ttl = ttl
         self.maxsize = maxsize
         self.max_bytes = max_bytes
-        self.data: dict[HashedKey, Entry] = {}
-        self.order: OrderedDict[int, HashedKey] = OrderedDict()  # token -> key, LRU first
+        self.data: dict[int, Entry] = {}  # key hash -> entry
+        self._overflow: dict[HashedKey, Entry] = {}  # keys whose hash `data` files another's
+        self.order: OrderedDict[int, Entry] = OrderedDict()  # token -> entry, LRU first
         self._by_deadline: OrderedDict[int, float] = OrderedDict()  # token -> deadline
         self._tokens = itertools.count()
         self._lock = threading.Lock()
@@ -141,7 +146,7 @@ class MemoryStore:
     def __len__(self) -> int:
         """Live entries (expired ones wait for the next write to be purged)."""
         if self._ttl is None:
-            return len(self.data)
+            return len(self.order)
         now = self.clock()
         with self._lock:
             expired = 0
@@ -149,7 +154,7 @@ class MemoryStore:
                 if deadline > now:
                     break
                 expired += 1
-            return len(self.data) - expired
+            return len(self.order) - expired
 
     def after_fork(self) -> None:
         """In a child made by ``os.fork()``: a lock held by a parent's thread never opens
@@ -159,9 +164,15 @@ class MemoryStore:
         if held:
             self.clear()
 
+    def _find(self, key: HashedKey) -> Entry | None:
+        entry = self.data.get(key.hash)
+        if entry is not None and entry[4] == key:
+            return entry
+        return self._overflow.get(key) if self._overflow else None
+
     def lookup(self, key: HashedKey) -> Entry | None:
         """The live entry under `key` (marked recently used), else None; expired ones go."""
-        entry = self.data.get(key)
+        entry = self._find(key)
         if entry is None:
             return None
         if entry[1] > self.clock():
@@ -171,8 +182,7 @@ class MemoryStore:
                 pass
             return entry
         with self._lock:
-            if self.data.get(key) is entry:
-                self._remove(key, entry)
+            if self._remove(entry):
                 self._expirations.increment()
         return None
 
@@ -184,15 +194,18 @@ class MemoryStore:
         now = self.clock()
         deadline = math.inf if self._ttl is None else now + self._ttl
         with self._lock:
-            old = self.data.get(key)
+            old = self._find(key)
             if old is not None:
-                self._remove(key, old)
-            token = next(self._tokens)
-            self.data[key] = (value, deadline, weight, token)
-            self.order[token] = key
+                self._remove(old)
+            entry = (value, deadline, weight, next(self._tokens), key)
+            if key.hash in self.data:  # another key's hash too
+                self._overflow[key] = entry
+            else:
+                self.data[key.hash] = entry
+            self.order[entry[3]] = entry
             self.bytes += weight
             if self._ttl is not None:
-                self._by_deadline[token] = deadline
+                self._by_deadline[entry[3]] = deadline
             self._purge_expired(now)
             self._evict()
 
@@ -202,40 +215,54 @@ class MemoryStore:
             token, deadline = next(iter(by_deadline.items()))
             if deadline > now:
                 return
-            key = self.order[token]
-            self._remove(key, self.data[key])
+            self._remove(self.order[token])
             self._expirations.increment()
 
     def _evict(self) -> None:
-        while (self.maxsize is not None and len(self.data) > self.maxsize) or (
+        while (self.maxsize is not None and len(self.order) > self.maxsize) or (
             self.max_bytes is not None and self.bytes > self.max_bytes
         ):
             # popitem is one C call: an iterator here would fail when a lock-free reader's
             # move_to_end lands between creating it and reading from it.
-            token, key = self.order.popitem(last=False)
-            entry = self.data.pop(key)
+            token, entry = self.order.popitem(last=False)
+            self._unfile(entry)
             self._by_deadline.pop(token, None)
             self.bytes -= entry[2]
             self._evictions.increment()
 
-    def _remove(self, key: HashedKey, entry: Entry) -> None:
-        del self.data[key]
+    def _unfile(self, entry: Entry) -> bool:
+        """Take `entry` out of `data` or the overflow; whether it was there."""
+        key = entry[4]
+        if self.data.get(key.hash) is entry:
+            del self.data[key.hash]
+        elif self._overflow and self._overflow.get(key) is entry:
+            del self._overflow[key]
+        else:
+            return False
+        return True
+
+    def _remove(self, entry: Entry) -> bool:
+        """Drop `entry`; whether it was still held (another thread may have dropped it)."""
+        if not self._unfile(entry):
+            return False
         self.order.pop(entry[3], None)
         self._by_deadline.pop(entry[3], None)
         self.bytes -= entry[2]
+        return True
 
     def delete(self, key: HashedKey) -> bool:
         """Drop `key`; whether a live entry was there."""
         with self._lock:
-            entry = self.data.get(key)
+            entry = self._find(key)
             if entry is None:
                 return False
-            self._remove(key, entry)
+            self._remove(entry)
             return entry[1] > self.clock()
 
     def clear(self) -> None:
         with self._lock:
             self.data.clear()
+            self._overflow.clear()
             self.order.clear()
             self._by_deadline.clear()
             self.bytes = 0

@@ -1,0 +1,189 @@
+"""The wrappers `cache_result` puts around a function, with the memory hit path inlined.
+
+A function cached in memory whose key is the tuple of all its parameters' values (no
+``ignore``, ``typed`` or ``key=``; see `KeyMaker.parameters`) gets a wrapper generated with
+its own signature, the way attrs writes ``__init__`` methods. Python binds each call, so
+every spelling (``f(1)``, ``f(x=1)``, ``f(1, y=0)``) costs the same and the key is one tuple
+display. A hit then hashes that tuple (the call's only hash of its arguments: a miss hands
+it on in a `HashedKey`), looks the hash up in the store, compares the entry's key with the
+call's in C, reads the clock, marks the entry recently used by its token and counts the hit
+on a lock-free counter, without a lock. Everything else (misses, unhashable arguments,
+methods keyed per instance, shared backends) goes through `_Cache.call` and
+`_Cache.call_async`.
+
+The generated source is registered with `linecache`, so tracebacks through a wrapper show
+its lines. What it calls is bound when it is made, builtins included, so that caching a
+builtin (``builtins.len = cache_result(len)``) cannot recurse: the cache's own code calling
+it back runs it uncached (`_reentrant`).
+"""
+
+from __future__ import annotations
+
+import inspect
+import itertools
+import linecache
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from ._keys import HashedKey
+
+if TYPE_CHECKING:
+    from ._cache import _Cache
+
+WrapperFactory = Callable[[Callable[..., Any]], Callable[..., Any]]
+
+# {p} prefixes every name of the wrapper's own, so that no parameter can shadow one.
+_HIT_PATH = """\
+def make({p}get, {p}clock, {p}hit, {p}touch, {p}out, {p}call, {p}func, {p}hash,
+         {p}hashed_key, {p}TypeError, {p}KeyError):
+    {async_}def cached({parameters}):
+        {p}key = ({values})
+        try:
+            {p}hashed = {p}hash({p}key)
+        except {p}TypeError:  # an unhashable argument: keyed by its content
+            return {await_}{p}call({p}func, ({positional}), {{{keywords}}}, by_content=True)
+        {p}entry = {p}get({p}hashed)
+        if {p}entry is not None and {p}entry[4] == {p}key and {p}entry[1] > {p}clock():
+            {p}hit()
+            try:
+                {p}touch({p}entry[3])
+            except {p}KeyError:  # evicted by another thread meanwhile: the value was live
+                pass
+            return {p}entry[0] if {p}out is None else {p}out({p}entry[0])
+        return {await_}{p}call(
+            {p}func, ({positional}), {{{keywords}}}, {p}hashed_key({p}key, {p}hashed)
+        )
+
+    return cached
+"""
+
+_serial = itertools.count()  # tells apart the generated sources of two same-named functions
+
+
+def wrapper_factories(state: _Cache, *, builtin: bool) -> tuple[WrapperFactory, WrapperFactory]:
+    """The sync and async wrapper factories for `state`'s function (`decorate` picks one).
+
+    Args:
+        state: The cached function's `_Cache`.
+        builtin: The function is a builtin, which the cache's own code may call.
+    """
+    call, call_async = state.call, state.call_async
+    if builtin:
+        call = _reentrant(call)
+    signature = state.keys.parameters if state.store is not None else None
+    if signature is not None:
+        return (
+            lambda func: _generated(state, func, call, signature, is_async=False),
+            lambda func: _generated(state, func, call_async, signature, is_async=True),
+        )
+
+    def make_sync(func: Callable[..., Any]) -> Callable[..., Any]:
+        def cached(*args: Any, **kwargs: Any) -> Any:
+            return call(func, args, kwargs)
+
+        return cached
+
+    def make_async(func: Callable[..., Any]) -> Callable[..., Any]:
+        async def cached(*args: Any, **kwargs: Any) -> Any:
+            return await call_async(func, args, kwargs)
+
+        return cached
+
+    return make_sync, make_async
+
+
+def _generated(
+    state: _Cache,
+    func: Callable[..., Any],
+    call: Callable[..., Any],
+    signature: inspect.Signature,
+    *,
+    is_async: bool,
+) -> Callable[..., Any]:
+    """A wrapper of `func` taking `signature`'s parameters, with the hit path inlined."""
+    names = list(signature.parameters)
+    prefix = "_c_"
+    while any(name.startswith(prefix) for name in names):
+        prefix = "_" + prefix
+    source = _HIT_PATH.format(
+        p=prefix,
+        async_="async " if is_async else "",
+        await_="await " if is_async else "",
+        **_spelling(signature, prefix),
+    )
+    filename = f"<cache_result wrapper of {state.name} #{next(_serial)}>"
+    namespace: dict[str, Any] = {
+        f"{prefix}defaults": [p.default for p in signature.parameters.values()]
+    }
+    exec(compile(source, filename, "exec"), namespace)
+    linecache.cache[filename] = (len(source), None, source.splitlines(keepends=True), filename)
+    store = state.store
+    assert store is not None
+    wrapper: Callable[..., Any] = namespace["make"](
+        store.data.get,
+        store.clock,
+        state.hits.increment,
+        store.order.move_to_end,
+        state.out,
+        call,
+        func,
+        hash,
+        HashedKey,
+        TypeError,
+        KeyError,
+    )
+    return wrapper
+
+
+def _spelling(signature: inspect.Signature, prefix: str) -> dict[str, str]:
+    """The pieces of `_HIT_PATH` that spell `signature`: the wrapper's parameter list, the
+    key's values, and how to pass them on (positionally, except keyword-only ones)."""
+    kind = inspect.Parameter
+    parameters: list[str] = []
+    values, positional, keywords = [], [], []
+    previous = None
+    for i, param in enumerate(signature.parameters.values()):
+        if previous is kind.POSITIONAL_ONLY and param.kind is not kind.POSITIONAL_ONLY:
+            parameters.append("/")
+        if param.kind is kind.KEYWORD_ONLY and previous is not kind.KEYWORD_ONLY:
+            parameters.append("*")
+        default = "" if param.default is kind.empty else f"={prefix}defaults[{i}]"
+        parameters.append(param.name + default)
+        values.append(f"{param.name}, ")
+        if param.kind is kind.KEYWORD_ONLY:
+            keywords.append(f"{param.name!r}: {param.name}, ")
+        else:
+            positional.append(f"{param.name}, ")
+        previous = param.kind
+    if previous is kind.POSITIONAL_ONLY:
+        parameters.append("/")
+    return {
+        "parameters": ", ".join(parameters),
+        "values": "".join(values),
+        "positional": "".join(positional),
+        "keywords": "".join(keywords),
+    }
+
+
+def _reentrant(call: Callable[..., Any]) -> Callable[..., Any]:
+    """`call` for a cached builtin, which someone may install in `builtins`: when the cache's
+    own key and store code calls it back, it runs uncached instead of recursing."""
+    inside = threading.local()
+
+    def guarded(
+        func: Callable[..., Any],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        *key: Any,
+        **options: Any,
+    ) -> Any:
+        if getattr(inside, "active", False):
+            return func(*args, **kwargs)
+        inside.active = True
+        try:
+            return call(func, args, kwargs, *key, **options)
+        finally:
+            inside.active = False
+
+    return guarded
