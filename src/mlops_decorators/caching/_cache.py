@@ -1,8 +1,8 @@
 """The state of one cached function: stores, lookups, single-flight, introspection.
 
-`_Cache` is built once at decoration (see `_decorator`); it answers every call the wrapper's
-inlined memory hit path does not: keyword or unhashable arguments, methods, shared
-backends, and misses, where concurrent identical calls share one computation (threads, and
+`_Cache` is built once at decoration (see `_decorator`); it answers every call the
+wrappers' inlined memory hit path (`_wrappers`) does not: unhashable arguments, methods
+taking ``self``, shared backends, and misses, where concurrent identical calls share one computation (threads, and
 tasks of every event loop of the process). Shared backends are reached through their
 `BackendGuard` (cool-down after a failure, dedicated threads and a time budget for async
 calls). After ``os.fork()`` the child starts with no flights and fresh locks.

@@ -3,7 +3,7 @@
 Entries ``(value, deadline, weight, token, key)`` are filed under their key's hash (an int),
 which the call computed once (`HashedKey`); the entry holds its key, so a lookup compares
 it with the call's own. So the wrappers' hit path hashes a call's arguments once, with
-``hash(args)``, looks the int up and compares the tuples in C; the miss path hands that hash
+``hash(key)``, looks the int up and compares the tuples in C; the miss path hands that hash
 on, and nothing hashes an argument again (functools' promise: once per call). Two keys
 whose hashes collide cannot share a slot: the second goes to an overflow dict keyed by its
 `HashedKey`, which the slow path reads. The LRU order is a second, ordered dict from each
