@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import operator
 import threading
 import time
+from typing import Any
 
 import cachetools
 from _page import verdict
@@ -30,6 +32,25 @@ def _work_kw(x: int, y: int = 0) -> int:
 
 async def _awork(x: int) -> int:
     return x + 1
+
+
+class _Model:
+    """A model whose ``predict`` is cached per instance, ours and cachetools' way."""
+
+    def __init__(self) -> None:
+        self.cache: cachetools.TTLCache[Any, int] = cachetools.TTLCache(maxsize=1024, ttl=60)
+        self.lock = threading.Lock()
+
+    def bare(self, x: int) -> int:
+        return x + 1
+
+    @cache_result(ttl=60)
+    def ours(self, x: int) -> int:
+        return x + 1
+
+    @cachetools.cachedmethod(operator.attrgetter("cache"), lock=operator.attrgetter("lock"))
+    def theirs(self, x: int) -> int:
+        return x + 1
 
 
 def array_keying_gbps(repeat: int = 200) -> float | None:
@@ -80,6 +101,8 @@ def groups() -> list[Group]:
     async def ours_async_call() -> int:
         return await ours_async(1)
 
+    model = _Model()
+
     return [
         Group(
             name="cache_result hit (sync, 1 int)",
@@ -97,6 +120,13 @@ def groups() -> list[Group]:
             ours=lambda: ours_kw(1, y=2),
             peers={"cachetools.cached(TTLCache, lock)": lambda: ttl_cached_kw(1, y=2)},
             targets={"cachetools.cached(TTLCache, lock)": 0.3},
+        ),
+        Group(
+            name="cache_result hit (method, per instance)",
+            bare=lambda: model.bare(1),
+            ours=lambda: model.ours(1),
+            peers={"cachetools.cachedmethod(TTLCache, lock)": lambda: model.theirs(1)},
+            targets={"cachetools.cachedmethod(TTLCache, lock)": 0.8},
         ),
         Group(
             name="cache_result hit (async, 1 int)",

@@ -141,9 +141,10 @@ def test_fast_path_key_equals_bound_key(a: Any, b: Any, c: Any) -> None:
 
 def test_pads_complete_positional_calls_with_defaults() -> None:
     assert keys_of(f).pads == {3: (), 2: ("c",), 1: (2, "c")}
-    assert keys_of(f).parameters == inspect.signature(f)  # the wrapper binds, then keys
-    assert keys_of(f, typed=True).parameters is None
-    assert keys_of(f, ignore=("b",)).parameters is None
+    assert keys_of(f).by_parameters == (inspect.signature(f), 0)  # the wrapper binds
+    assert keys_of(f, ignore=("a",)).by_parameters == (inspect.signature(f), 1)
+    assert keys_of(f, typed=True).by_parameters is None
+    assert keys_of(f, ignore=("b",)).by_parameters is None
     assert keys_of(f, typed=True).pads == {}
     assert keys_of(f, ignore=("b",)).pads == {}
     assert keys_of(f).keyword_pads == {
@@ -159,7 +160,7 @@ def test_pads_complete_positional_calls_with_defaults() -> None:
     def method(self: Any, x: int, y: int = 0) -> None: ...
 
     maker = keys_of(method, skip_first=True)
-    assert maker.parameters is None
+    assert maker.by_parameters == (inspect.signature(method), 1)
     assert maker((object(), 1), {}) == (1, 0)
     assert maker((object(),), {"x": 1}) == (1, 0)
     assert maker((object(),), {"x": 1, "y": 2}) == maker((object(), 1, 2), {}) == (1, 2)

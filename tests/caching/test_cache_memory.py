@@ -892,6 +892,27 @@ def test_under_a_decorator_that_takes_args_and_kwargs_the_defaults_hold() -> Non
     assert (f.cache_info().hits, f.cache_info().misses) == (3, 1)
 
 
+def test_a_method_hits_however_its_receiver_and_arguments_are_passed() -> None:
+    """Methods taking ``self`` get a generated wrapper too, which finds the instance's own
+    store; each instance keeps its entries."""
+
+    class Model:
+        def __init__(self, scale: int) -> None:
+            self.scale = scale
+
+        @cache_result
+        def predict(self, x: int, *, shift: int = 0) -> int:
+            return self.scale * x + shift
+
+    a, b = Model(2), Model(3)
+    assert [a.predict(1), a.predict(x=1), Model.predict(a, 1), Model.predict(self=a, x=1)] == [
+        2
+    ] * 4
+    assert [b.predict(1), b.predict(1, shift=0)] == [3, 3]
+    info = Model.predict.cache_info()
+    assert (info.hits, info.misses, info.currsize) == (4, 2, 2)
+
+
 def test_a_traceback_through_the_wrapper_shows_its_source() -> None:
     @cache_result
     def f(x: int) -> int:

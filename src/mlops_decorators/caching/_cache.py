@@ -1,9 +1,10 @@
 """The state of one cached function: stores, lookups, single-flight, introspection.
 
 `_Cache` is built once at decoration (see `_decorator`); it answers every call the
-wrappers' inlined memory hit path (`_wrappers`) does not: unhashable arguments, methods
-taking ``self``, shared backends, and misses, where concurrent identical calls share one computation (threads, and
-tasks of every event loop of the process). Shared backends are reached through their
+wrappers' inlined memory hit path (`_wrappers`) does not: unhashable arguments, calls of
+functions keyed otherwise (``ignore``, ``typed``, ``key=``, ``*args``), shared backends,
+and misses, where concurrent identical calls share one computation (threads, and tasks of
+every event loop of the process). Shared backends are reached through their
 `BackendGuard` (cool-down after a failure, dedicated threads and a time budget for async
 calls). After ``os.fork()`` the child starts with no flights and fresh locks.
 """
@@ -358,7 +359,9 @@ class _Cache:
         self._backend_warning = RateLimit(WARN_EVERY_S, clock=_monotonic)
         self._copy_warning = RateLimit(WARN_EVERY_S, clock=_monotonic)
         self.backend: Any = backend if backend is not None else MemoryBackend()
-        self._instances: dict[int, tuple[weakref.ref[Any], MemoryStore]] = {}
+        # id -> (weak reference, store) of each instance a method taking self was called on;
+        # one dict for the object's life (the wrappers hold its `get`).
+        self.instances: dict[int, tuple[weakref.ref[Any], MemoryStore]] = {}
         # Instances without weak references but hashable (namedtuples, int subclasses):
         # one store for all, keyed by value (created on first use).
         self._by_value: MemoryStore | None = None
@@ -402,18 +405,18 @@ class _Cache:
             return [self.store]
         # A weakref callback (`forget`) may delete an instance's store in any thread, lock
         # or no lock; dict.copy is one C call, so it never sees the dict change size.
-        stores = [store for _, store in self._instances.copy().values()]
+        stores = [store for _, store in self.instances.copy().values()]
         return stores if self._by_value is None else [*stores, self._by_value]
 
     def _instance_store(self, instance: Any) -> MemoryStore | None:
         """The store of `instance`, or None when its class has no weak references."""
         ident = id(instance)
-        pair = self._instances.get(ident)
+        pair = self.instances.get(ident)
         if pair is not None and pair[0]() is instance:
             return pair[1]
         if not type(instance).__weakrefoffset__:
             return None
-        instances = self._instances
+        instances = self.instances
 
         def forget(ref: weakref.ref[Any]) -> None:
             if instances.get(ident, (None,))[0] is ref:
@@ -627,9 +630,15 @@ class _Cache:
         known: HashedKey | None,
         by_content: bool,
     ) -> tuple[MemoryStore | None, Hashable]:
-        if known is not None:
+        if known is None:
+            return self.resolve(args, kwargs, by_content=by_content)
+        if not self.per_instance:
             return self.store, known
-        return self.resolve(args, kwargs, by_content=by_content)
+        instance = args[0] if args else kwargs["self"]
+        store = self._instance_store(instance)
+        if store is None:
+            return self._by_value_key(instance, known)
+        return store, known
 
     def _flight_key(self, store: MemoryStore | None, key: Hashable) -> Hashable:
         return key if self.store is store else (id(store), key)

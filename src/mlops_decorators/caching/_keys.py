@@ -265,15 +265,14 @@ class KeyMaker:
                     self.keyword_pads[self._names[n:end]] = (n, self._defaults[end:])
 
     @property
-    def parameters(self) -> inspect.Signature | None:
-        """The signature whose parameters' values, in order, are the key of every call
-        (nothing ignored, no ``*args``/``**kwargs``, no ``typed`` or ``key=``), else None."""
-        if (
-            self._simple
-            and not (self._typed or self._custom)
-            and len(self._keep) == len(self._names)
-        ):
-            return self._signature
+    def by_parameters(self) -> tuple[inspect.Signature, int] | None:
+        """``(signature, skip)`` when the values of the signature's parameters after the
+        first `skip` (1 for a receiver left out, else 0), in order, are the key of every call
+        (nothing else ignored, no ``*args``/``**kwargs``, no ``typed`` or ``key=``); else
+        None."""
+        plain = self._simple and not (self._typed or self._custom)
+        if plain and len(self._keep) == len(self._names) - self._fast_skip:
+            return self._signature, self._fast_skip
         return None
 
     def __call__(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:

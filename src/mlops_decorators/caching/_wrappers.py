@@ -37,19 +37,19 @@ WrapperFactory = Callable[[Callable[..., Any]], Callable[..., Any]]
 
 # {p} prefixes every name of the wrapper's own, so that no parameter can shadow one.
 _HIT_PATH = """\
-def make({p}get, {p}clock, {p}hit, {p}touch, {p}out, {p}call, {p}func, {p}hash,
-         {p}hashed_key, {p}TypeError, {p}KeyError):
+def make({p}get, {p}touch, {p}stores, {p}clock, {p}hit, {p}out, {p}call, {p}func, {p}hash,
+         {p}id, {p}hashed_key, {p}TypeError, {p}KeyError):
     {async_}def cached({parameters}):
         {p}key = ({values})
         try:
             {p}hashed = {p}hash({p}key)
         except {p}TypeError:  # an unhashable argument: keyed by its content
             return {await_}{p}call({p}func, ({positional}), {{{keywords}}}, by_content=True)
-        {p}entry = {p}get({p}hashed)
+{find}
         if {p}entry is not None and {p}entry[4] == {p}key and {p}entry[1] > {p}clock():
             {p}hit()
             try:
-                {p}touch({p}entry[3])
+                {touch}
             except {p}KeyError:  # evicted by another thread meanwhile: the value was live
                 pass
             return {p}entry[0] if {p}out is None else {p}out({p}entry[0])
@@ -59,6 +59,27 @@ def make({p}get, {p}clock, {p}hit, {p}touch, {p}out, {p}call, {p}func, {p}hash,
 
     return cached
 """
+
+# Finding the entry and marking it recently used, in the function's one store...
+_IN_STORE = (
+    """\
+        {p}entry = {p}get({p}hashed)""",
+    "{p}touch({p}entry[3])",
+)
+
+# ...or in the store of the instance a method is called on (see _Cache.instances): an
+# instance without one yet, or keyed by value, goes through _Cache.call.
+_IN_INSTANCE_STORE = (
+    """\
+        {p}pair = {p}stores({p}id({receiver}))
+        if {p}pair is None or {p}pair[0]() is not {receiver}:
+            return {await_}{p}call(
+                {p}func, ({positional}), {{{keywords}}}, {p}hashed_key({p}key, {p}hashed)
+            )
+        {p}store = {p}pair[1]
+        {p}entry = {p}store.data.get({p}hashed)""",
+    "{p}store.order.move_to_end({p}entry[3])",
+)
 
 _serial = itertools.count()  # tells apart the generated sources of two same-named functions
 
@@ -73,11 +94,10 @@ def wrapper_factories(state: _Cache, *, builtin: bool) -> tuple[WrapperFactory, 
     call, call_async = state.call, state.call_async
     if builtin:
         call = _reentrant(call)
-    signature = state.keys.parameters if state.store is not None else None
-    if signature is not None:
+    if state.memory and state.keys.by_parameters is not None:
         return (
-            lambda func: _generated(state, func, call, signature, is_async=False),
-            lambda func: _generated(state, func, call_async, signature, is_async=True),
+            lambda func: _generated(state, func, call, is_async=False),
+            lambda func: _generated(state, func, call_async, is_async=True),
         )
 
     def make_sync(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -96,39 +116,42 @@ def wrapper_factories(state: _Cache, *, builtin: bool) -> tuple[WrapperFactory, 
 
 
 def _generated(
-    state: _Cache,
-    func: Callable[..., Any],
-    call: Callable[..., Any],
-    signature: inspect.Signature,
-    *,
-    is_async: bool,
+    state: _Cache, func: Callable[..., Any], call: Callable[..., Any], *, is_async: bool
 ) -> Callable[..., Any]:
-    """A wrapper of `func` taking `signature`'s parameters, with the hit path inlined."""
+    """A wrapper of `func` taking its parameters, with the hit path inlined."""
+    assert state.keys.by_parameters is not None
+    signature, skip = state.keys.by_parameters
     names = list(signature.parameters)
     prefix = "_c_"
     while any(name.startswith(prefix) for name in names):
         prefix = "_" + prefix
+    spelling = {
+        "p": prefix,
+        "async_": "async " if is_async else "",
+        "await_": "await " if is_async else "",
+        "receiver": names[0] if names else "",
+        **_spelling(signature, skip, prefix),
+    }
+    store = state.store
+    find, touch = _IN_STORE if store is not None else _IN_INSTANCE_STORE
     source = _HIT_PATH.format(
-        p=prefix,
-        async_="async " if is_async else "",
-        await_="await " if is_async else "",
-        **_spelling(signature, prefix),
+        find=find.format(**spelling), touch=touch.format(**spelling), **spelling
     )
     namespace: dict[str, Any] = {
         f"{prefix}defaults": [p.default for p in signature.parameters.values()]
     }
     exec(_compiled(source, state.name), namespace)
-    store = state.store
-    assert store is not None
     wrapper: Callable[..., Any] = namespace["make"](
-        store.data.get,
-        store.clock,
+        None if store is None else store.data.get,
+        None if store is None else store.order.move_to_end,
+        state.instances.get,
+        state.backend.clock,
         state.hits.increment,
-        store.order.move_to_end,
         state.out,
         call,
         func,
         hash,
+        id,
         HashedKey,
         TypeError,
         KeyError,
@@ -145,9 +168,10 @@ def _compiled(source: str, name: str) -> CodeType:
     return compile(source, filename, "exec")
 
 
-def _spelling(signature: inspect.Signature, prefix: str) -> dict[str, str]:
+def _spelling(signature: inspect.Signature, skip: int, prefix: str) -> dict[str, str]:
     """The pieces of `_HIT_PATH` that spell `signature`: the wrapper's parameter list, the
-    key's values, and how to pass them on (positionally, except keyword-only ones)."""
+    key's values (all but the first `skip` parameters), and how to pass them on
+    (positionally, except keyword-only ones)."""
     kind = inspect.Parameter
     parameters: list[str] = []
     values, positional, keywords = [], [], []
@@ -159,7 +183,8 @@ def _spelling(signature: inspect.Signature, prefix: str) -> dict[str, str]:
             parameters.append("*")
         default = "" if param.default is kind.empty else f"={prefix}defaults[{i}]"
         parameters.append(param.name + default)
-        values.append(f"{param.name}, ")
+        if i >= skip:
+            values.append(f"{param.name}, ")
         if param.kind is kind.KEYWORD_ONLY:
             keywords.append(f"{param.name!r}: {param.name}, ")
         else:
