@@ -892,6 +892,93 @@ def test_under_a_decorator_that_takes_args_and_kwargs_the_defaults_hold() -> Non
     assert (f.cache_info().hits, f.cache_info().misses) == (3, 1)
 
 
+def test_under_a_decorator_the_function_gets_the_call_as_spelled() -> None:
+    """The key comes from the innermost signature, but what runs is the decorator's wrapper,
+    which may fill in arguments itself or look at how they were passed: it must get the
+    call as the caller spelled it, not the innermost defaults passed positionally."""
+    config = {"lr": 0.5}
+
+    def configured(g: Any) -> Any:
+        @functools.wraps(g)
+        def inner(*args: Any, **kwargs: Any) -> Any:
+            kwargs.setdefault("lr", config["lr"])
+            return g(*args, **kwargs)
+
+        return inner
+
+    def own_default(g: Any) -> Any:
+        @functools.wraps(g)
+        def inner(x: int, y: int = 10) -> Any:
+            return g(x, y)
+
+        return inner
+
+    @cache_result
+    @configured
+    def train(x: int, lr: float = 0.1) -> Any:
+        return (x, lr)
+
+    @cache_result
+    @own_default
+    def add(x: int, y: int = 1) -> int:
+        return x + y
+
+    assert [train(1), train(1), train(2, lr=0.3)] == [(1, 0.5), (1, 0.5), (2, 0.3)]
+    assert train.cache_info().hits == 1
+    assert (add(1), add(1)) == (11, 11)
+
+
+async def test_under_a_decorator_an_async_function_gets_the_call_as_spelled() -> None:
+    def configured(g: Any) -> Any:
+        @functools.wraps(g)
+        async def inner(*args: Any, **kwargs: Any) -> Any:
+            kwargs.setdefault("lr", 0.5)
+            return await g(*args, **kwargs)
+
+        return inner
+
+    @cache_result
+    @configured
+    async def train(x: int, lr: float = 0.1) -> Any:
+        return (x, lr)
+
+    assert [await train(1), await train(1), await train(2, lr=0.3)] == [
+        (1, 0.5),
+        (1, 0.5),
+        (2, 0.3),
+    ]
+
+
+def test_a_function_with_its_own_signature_object_gets_the_call_as_spelled() -> None:
+    def f(*args: Any, **kwargs: Any) -> Any:
+        return (args, kwargs)
+
+    f.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [inspect.Parameter("x", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+    )
+    cached = cache_result(f)
+    assert [cached(x=1), cached(x=1), cached(1)] == [((), {"x": 1})] * 3  # one key
+    assert cached.cache_info().hits == 2
+
+
+def test_a_builtin_gets_the_call_as_spelled() -> None:
+    """complex's signature says ``imag=0``, yet complex("1+2j", 0) is an error."""
+    cached = cache_result(complex)
+    assert (cached("1+2j"), cached("1+2j")) == (1 + 2j, 1 + 2j)
+    assert cached.cache_info().hits == 1
+
+
+def test_a_validate_call_function_keeps_its_unvalidated_defaults() -> None:
+    pydantic = pytest.importorskip("pydantic")
+
+    @cache_result
+    @pydantic.validate_call
+    def f(x: int, y: int = None) -> Any:  # type: ignore[assignment]  # noqa: RUF013
+        return (x, y)
+
+    assert (f(1), f(1)) == ((1, None), (1, None))
+
+
 def test_a_method_hits_however_its_receiver_and_arguments_are_passed() -> None:
     """Methods taking ``self`` get a generated wrapper too, which finds the instance's own
     store; each instance keeps its entries."""

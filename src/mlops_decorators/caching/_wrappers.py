@@ -1,8 +1,9 @@
 """The wrappers `cache_result` puts around a function, with the memory hit path inlined.
 
-A function cached in memory whose key is the tuple of all its parameters' values (no
-``ignore``, ``typed`` or ``key=``; see `KeyMaker.parameters`) gets a wrapper generated with
-its own signature, the way attrs writes ``__init__`` methods. Python binds each call, so
+A plain Python function cached in memory whose key is the tuple of all its parameters'
+values (no ``ignore``, ``typed`` or ``key=``; see `KeyMaker.by_parameters`), and whose
+signature is its code's (`_signed_by_its_code`), gets a wrapper generated with its own
+signature, the way attrs writes ``__init__`` methods. Python binds each call, so
 every spelling (``f(1)``, ``f(x=1)``, ``f(1, y=0)``) costs the same and the key is one tuple
 display. A hit then hashes that tuple (the call's only hash of its arguments: a miss hands
 it on in a `HashedKey`), looks the hash up in the store, compares the entry's key with the
@@ -24,6 +25,7 @@ import inspect
 import itertools
 import linecache
 import threading
+import types
 from collections.abc import Callable
 from types import CodeType
 from typing import TYPE_CHECKING, Any
@@ -94,25 +96,44 @@ def wrapper_factories(state: _Cache, *, builtin: bool) -> tuple[WrapperFactory, 
     call, call_async = state.call, state.call_async
     if builtin:
         call = _reentrant(call)
-    if state.memory and state.keys.by_parameters is not None:
-        return (
-            lambda func: _generated(state, func, call, is_async=False),
-            lambda func: _generated(state, func, call_async, is_async=True),
-        )
+    generate = state.memory and state.keys.by_parameters is not None
 
     def make_sync(func: Callable[..., Any]) -> Callable[..., Any]:
+        if generate and _signed_by_its_code(func):
+            return _generated(state, func, call, is_async=False)
+
         def cached(*args: Any, **kwargs: Any) -> Any:
             return call(func, args, kwargs)
 
         return cached
 
     def make_async(func: Callable[..., Any]) -> Callable[..., Any]:
+        if generate and _signed_by_its_code(func):
+            return _generated(state, func, call_async, is_async=True)
+
         async def cached(*args: Any, **kwargs: Any) -> Any:
             return await call_async(func, args, kwargs)
 
         return cached
 
     return make_sync, make_async
+
+
+def _signed_by_its_code(func: Callable[..., Any]) -> bool:
+    """Whether `func` is a plain Python function whose signature is its own code's.
+
+    The generated wrapper passes every argument by position (keyword-only ones by name),
+    defaults included: the same call only when the signature it reads is the one `func`
+    binds with. Not so under another decorator (``functools.wraps`` reports the wrapped
+    function's signature: the wrapper may fill in arguments itself, or have defaults of its
+    own), with ``__signature__`` set, for builtins (``complex("1+2j", 0)`` fails), classes,
+    partials and callable objects: those get the ``(*args, **kwargs)`` wrapper.
+    """
+    return (
+        type(func) is types.FunctionType
+        and not hasattr(func, "__wrapped__")
+        and getattr(func, "__signature__", None) is None
+    )
 
 
 def _generated(
