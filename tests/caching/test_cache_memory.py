@@ -979,6 +979,55 @@ def test_a_validate_call_function_keeps_its_unvalidated_defaults() -> None:
     assert (f(1), f(1)) == ((1, None), (1, None))
 
 
+async def test_under_a_decorator_an_argument_is_still_hashed_once_per_call() -> None:
+    """A function the generated wrapper cannot call as is (under a functools.wraps
+    decorator, a builtin) gets the ``(*args, **kwargs)`` wrapper, whose hit path is inlined
+    too: one hash per call, hit or miss, every spelling."""
+
+    def passing(g: Any) -> Any:
+        if inspect.iscoroutinefunction(g):
+
+            @functools.wraps(g)
+            async def ainner(*args: Any, **kwargs: Any) -> Any:
+                return await g(*args, **kwargs)
+
+            return ainner
+
+        @functools.wraps(g)
+        def inner(*args: Any, **kwargs: Any) -> Any:
+            return g(*args, **kwargs)
+
+        return inner
+
+    @cache_result
+    @passing
+    def f(a: Any, b: Any = 2, *, c: Any = 3) -> Any:
+        return a
+
+    @cache_result
+    @passing
+    async def fetch(a: Any, b: Any = 2) -> Any:
+        return a
+
+    x = CountedHash(1)
+    spellings = [
+        lambda: f(x),
+        lambda: f(x, 2),
+        lambda: f(a=x),
+        lambda: f(x, b=2, c=3),
+        lambda: f(c=3, b=2, a=x),
+        lambda: f(x, b=4),
+    ]
+    assert [hashes(call) for call in spellings] == [1] * len(spellings)
+    assert [hashes(call) for call in spellings] == [1] * len(spellings)
+    assert (f.cache_info().hits, f.cache_info().misses) == (10, 2)
+    CountedHash.calls = 0
+    assert await fetch(x) is await fetch(x, b=2)
+    assert (CountedHash.calls, fetch.cache_info().hits) == (2, 1)
+    assert f([1]) == f([1]) == [1]  # unhashable: by content
+    assert f.cache_info().hits == 11
+
+
 def test_a_method_hits_however_its_receiver_and_arguments_are_passed() -> None:
     """Methods taking ``self`` get a generated wrapper too, which finds the instance's own
     store; each instance keeps its entries."""

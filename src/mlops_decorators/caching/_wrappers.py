@@ -97,24 +97,105 @@ def wrapper_factories(state: _Cache, *, builtin: bool) -> tuple[WrapperFactory, 
     if builtin:
         call = _reentrant(call)
     generate = state.memory and state.keys.by_parameters is not None
+    store = state.store
+    # The (*args, **kwargs) wrapper inlines the hit path too, for calls whose key is their
+    # argument values plus the remaining defaults (`KeyMaker.pads`, `keyword_pads`): a
+    # function under another decorator, a builtin, a partial... in the function's one store.
+    shape = state.keys.by_parameters
+    inline = state.memory and store is not None and shape is not None and shape[1] == 0
+    pads, keyword_pads = (state.keys.pads, state.keys.keyword_pads) if inline else ({}, {})
+    pad_of, keyword_pad_of = pads.get, keyword_pads.get
+    arity = next((n for n, pad in pads.items() if not pad), -1)  # every parameter passed
+    # (Only read when `inline`, which needs the store.)
+    get: Callable[..., Any] = store.data.get if store is not None else dict.get
+    touch: Callable[..., Any] = store.order.move_to_end if store is not None else dict.get
+    clock: Callable[..., Any] = store.clock if store is not None else float
+    hit, out = state.hits.increment, state.out
+    # Bound now: caching a builtin (builtins.len = cache_result(len)) cannot recurse.
+    length, to_tuple, hash_ = len, tuple, hash
 
     def make_sync(func: Callable[..., Any]) -> Callable[..., Any]:
         if generate and _signed_by_its_code(func):
             return _generated(state, func, call, is_async=False)
+        if not inline:
 
-        def cached(*args: Any, **kwargs: Any) -> Any:
-            return call(func, args, kwargs)
+            def cached(*args: Any, **kwargs: Any) -> Any:
+                return call(func, args, kwargs)
 
-        return cached
+            return cached
+
+        def cached_inline(*args: Any, **kwargs: Any) -> Any:
+            # The sync and async bodies repeat on purpose: a helper is a Python call a hit.
+            if not kwargs:
+                if length(args) == arity:
+                    key: Any = args
+                else:  # defaults appended: the key state.call would build
+                    pad = pad_of(length(args))
+                    key = None if pad is None else args + pad
+            else:
+                shape = keyword_pad_of(to_tuple(kwargs))
+                if shape is not None and shape[0] == length(args):
+                    key = args + to_tuple(kwargs.values()) + shape[1]
+                else:
+                    key = None
+            if key is None:
+                return call(func, args, kwargs)
+            try:
+                hashed = hash_(key)
+            except TypeError:  # an unhashable argument: keyed by its content
+                return call(func, args, kwargs, by_content=True)
+            entry = get(hashed)
+            if entry is not None and entry[4] == key and entry[1] > clock():
+                hit()
+                try:  # noqa: SIM105 -- contextlib.suppress costs a call per hit
+                    touch(entry[3])
+                except KeyError:  # evicted by another thread meanwhile: the value was live
+                    pass
+                return entry[0] if out is None else out(entry[0])
+            return call(func, args, kwargs, HashedKey(key, hashed))
+
+        return cached_inline
 
     def make_async(func: Callable[..., Any]) -> Callable[..., Any]:
         if generate and _signed_by_its_code(func):
             return _generated(state, func, call_async, is_async=True)
+        if not inline:
 
-        async def cached(*args: Any, **kwargs: Any) -> Any:
-            return await call_async(func, args, kwargs)
+            async def cached(*args: Any, **kwargs: Any) -> Any:
+                return await call_async(func, args, kwargs)
 
-        return cached
+            return cached
+
+        async def cached_inline(*args: Any, **kwargs: Any) -> Any:
+            if not kwargs:
+                if length(args) == arity:
+                    key: Any = args
+                else:
+                    pad = pad_of(length(args))
+                    key = None if pad is None else args + pad
+            else:
+                shape = keyword_pad_of(to_tuple(kwargs))
+                if shape is not None and shape[0] == length(args):
+                    key = args + to_tuple(kwargs.values()) + shape[1]
+                else:
+                    key = None
+            if key is None:
+                return await call_async(func, args, kwargs)
+            try:
+                hashed = hash_(key)
+            except TypeError:
+                return await call_async(func, args, kwargs, by_content=True)
+            entry = get(hashed)
+            if entry is not None and entry[4] == key and entry[1] > clock():
+                hit()
+                try:  # noqa: SIM105
+                    touch(entry[3])
+                except KeyError:
+                    pass
+                return entry[0] if out is None else out(entry[0])
+            return await call_async(func, args, kwargs, HashedKey(key, hashed))
+
+        return cached_inline
 
     return make_sync, make_async
 
