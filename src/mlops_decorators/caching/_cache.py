@@ -450,14 +450,19 @@ class _Cache:
         return self._by_value, by_value
 
     def resolve(
-        self, args: tuple[Any, ...], kwargs: dict[str, Any], *, by_content: bool = False
+        self,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        *,
+        known: HashedKey | None = None,
+        by_content: bool = False,
     ) -> tuple[Any, Hashable]:
-        """The store (None for an external backend) and key of a call; `by_content`: an
-        argument is known to be unhashable."""
+        """The store (None for an external backend) and key of a call; `known`: its memory
+        key, built already; `by_content`: an argument is known to be unhashable."""
         if not self.memory:
             return None, stable_digest(self.namespace, self.keys(args, kwargs))
-        key = self.keys.hashed(args, kwargs, by_content=by_content)  # first: the call's
-        # TypeError if no self
+        # First: the call's TypeError if no self.
+        key = known if known is not None else self.keys.hashed(args, kwargs, by_content=by_content)
         if not self.per_instance:
             return self.store, key
         instance = args[0] if args else kwargs["self"]
@@ -623,23 +628,6 @@ class _Cache:
 
     # -- calls ----------------------------------------------------------------------------
 
-    def _resolved(
-        self,
-        args: tuple[Any, ...],
-        kwargs: dict[str, Any],
-        known: HashedKey | None,
-        by_content: bool,
-    ) -> tuple[MemoryStore | None, Hashable]:
-        if known is None:
-            return self.resolve(args, kwargs, by_content=by_content)
-        if not self.per_instance:
-            return self.store, known
-        instance = args[0] if args else kwargs["self"]
-        store = self._instance_store(instance)
-        if store is None:
-            return self._by_value_key(instance, known)
-        return store, known
-
     def _flight_key(self, store: MemoryStore | None, key: Hashable) -> Hashable:
         return key if self.store is store else (id(store), key)
 
@@ -653,13 +641,13 @@ class _Cache:
         by_content: bool = False,
     ) -> Any:
         """A call that the inlined hit path did not answer (threads single-flight); `known`:
-        the key that path looked up (in the function's only store), if any; `by_content`
-        says that path found an argument unhashable."""
+        the key that path hashed, if any; `by_content`: that path found an argument
+        unhashable."""
         if not settings.enabled:
             self.misses.increment()
             return func(*args, **kwargs)
         landed = self._landed
-        store, key = self._resolved(args, kwargs, known, by_content)
+        store, key = self.resolve(args, kwargs, known=known, by_content=by_content)
         found, value = self.lookup(store, key)
         if found:
             return value
@@ -815,7 +803,7 @@ class _Cache:
             self.misses.increment()
             return await func(*args, **kwargs)
         landed = self._landed
-        store, key = self._resolved(args, kwargs, known, by_content)
+        store, key = self.resolve(args, kwargs, known=known, by_content=by_content)
         budget = None if self.guard is None else self.guard.budget()
         found, value = await self._lookup_async(store, key, budget)
         if found:
