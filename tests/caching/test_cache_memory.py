@@ -1049,6 +1049,40 @@ def test_a_method_hits_however_its_receiver_and_arguments_are_passed() -> None:
     assert (info.hits, info.misses, info.currsize) == (4, 2, 2)
 
 
+def test_a_method_under_another_decorator_keeps_its_entries_per_instance() -> None:
+    """The wrapper that passes the call on as written finds the instance's store too,
+    whether the receiver comes positionally or by keyword."""
+
+    def passing(g: Any) -> Any:
+        @functools.wraps(g)
+        def inner(*args: Any, **kwargs: Any) -> Any:
+            return g(*args, **kwargs)
+
+        return inner
+
+    class Model:
+        def __init__(self, scale: int) -> None:
+            self.scale = scale
+
+        @cache_result
+        @passing
+        def predict(self, x: int, shift: int = 0) -> int:
+            return self.scale * x + shift
+
+        @cache_result
+        @passing
+        def echo(self, x: Any) -> Any:
+            return x
+
+    a, b = Model(2), Model(3)
+    assert [a.predict(1), a.predict(x=1), Model.predict(self=a, x=1), a.predict(1, 0)] == [2] * 4
+    assert [b.predict(1), b.predict(1, shift=1)] == [3, 4]
+    info = Model.predict.cache_info()
+    assert (info.hits, info.misses, info.currsize) == (3, 3, 3)
+    x = CountedHash(1)
+    assert (hashes(lambda: a.echo(x)), hashes(lambda: a.echo(x))) == (1, 1)
+
+
 def test_a_traceback_through_the_wrapper_shows_its_source() -> None:
     @cache_result
     def f(x: int) -> int:
