@@ -12,10 +12,11 @@ did sees every record.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
+
+from ._fork import fork_safe_lock
 
 #: Qualified name of the decorated function (or the block's name).
 FUNCTION = "function"
@@ -106,12 +107,12 @@ class RateLimit:
         [True, False, True]
     """
 
-    __slots__ = ("_clock", "_lock", "_next", "every_s")
+    __slots__ = ("__weakref__", "_clock", "_lock", "_next", "every_s")
 
     def __init__(self, every_s: float, *, clock: Callable[[], float] = time.monotonic) -> None:
         self.every_s = every_s
         self._clock = clock
-        self._lock = threading.Lock()
+        self._lock = fork_safe_lock(self, "_lock")
         self._next = float("-inf")
 
     def ready(self) -> bool:

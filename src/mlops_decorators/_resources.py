@@ -25,12 +25,14 @@ and `SystemProbe.problem` says why no cgroup is used.
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from ._fork import fork_safe_lock, reset_in_child
 from ._values import format_bytes
 
 HOST = "host"
@@ -316,6 +318,7 @@ class SystemProbe:
         )
         self._statm = self._open_if(f"{proc}/self/statm")
         self._page_size = os.sysconf("SC_PAGE_SIZE") if self._statm is not None else 0
+        reset_in_child(self)
 
     def _open_if(self, path: str, marker: bytes = b"") -> _File | None:
         """`path` kept open, if it can be read and shows `marker` (else psutil is used)."""
@@ -473,7 +476,7 @@ class SystemProbe:
             self.gpu_problem = f"NVML is not usable here: {exc}"
             return None
 
-    def _after_fork_in_child(self) -> None:
+    def _after_fork(self) -> None:
         # Decorated functions keep this probe across fork (gunicorn --preload, DataLoader
         # workers): make it the child's. The lock may have been held by a parent thread; the
         # /proc/self/statm descriptor names the parent; NVML is not fork-safe. The cgroup and
@@ -546,7 +549,7 @@ class _Nvml:
 
 
 _default: SystemProbe | None = None
-_default_lock = threading.Lock()
+_default_lock = fork_safe_lock(sys.modules[__name__], "_default_lock")
 
 
 def system_probe() -> SystemProbe:
@@ -558,14 +561,3 @@ def system_probe() -> SystemProbe:
             if _default is None:
                 _default = SystemProbe()
     return _default
-
-
-def _after_fork_in_child() -> None:
-    global _default_lock
-    _default_lock = threading.Lock()
-    if _default is not None:
-        _default._after_fork_in_child()
-
-
-if hasattr(os, "register_at_fork"):  # not on Windows
-    os.register_at_fork(after_in_child=_after_fork_in_child)

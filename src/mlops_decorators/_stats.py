@@ -19,7 +19,6 @@ from __future__ import annotations
 import itertools
 import logging
 import math
-import threading
 import time
 import weakref
 from bisect import bisect_right
@@ -30,6 +29,7 @@ from types import MappingProxyType
 
 from ._checks import positive_int
 from ._events import FUNCTION, RateLimit
+from ._fork import fork_safe_lock
 
 DEFAULT_WINDOW = 1024
 #: Exception types counted by name per series; later new types count under `OTHER_ERRORS`.
@@ -129,6 +129,7 @@ class DurationWindow:
     FOLD_EVERY = 256
 
     __slots__ = (
+        "__weakref__",
         "_buckets",
         "_count",
         "_last",
@@ -141,7 +142,7 @@ class DurationWindow:
     )
 
     def __init__(self, window: int = DEFAULT_WINDOW) -> None:
-        self._lock = threading.Lock()
+        self._lock = fork_safe_lock(self, "_lock")
         self._pending: deque[int] = deque()
         self._recent: deque[int] = deque(maxlen=window)
         self._count = 0
@@ -358,7 +359,7 @@ class Series:
         self._finished = Counter()
         self.start = self._started.increment
         self.finish = self._finished.increment
-        self._lock = threading.Lock()
+        self._lock = fork_safe_lock(self, "_lock")
         self._errors: dict[str, int] = {}
         self._max_error_types = max_error_types
         self._last_error: LastError | None = None
@@ -505,6 +506,7 @@ class Registry:
     """
 
     __slots__ = (
+        "__weakref__",
         "_lock",
         "_max_error_types",
         "_max_names",
@@ -524,7 +526,7 @@ class Registry:
         self._window = positive_int("window", window)
         self._max_error_types = positive_int("max_error_types", max_error_types)
         self._max_names = positive_int("max_names", max_names)
-        self._lock = threading.Lock()
+        self._lock = fork_safe_lock(self, "_lock")
         self._series: dict[tuple[str, Labels], Series] = {}
         self._owners: dict[str, tuple[str, object]] = {}
         self._overflow = RateLimit(math.inf)

@@ -15,7 +15,6 @@ import gc
 import inspect
 import logging
 import math
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -33,6 +32,7 @@ from ._core import (
     qualified_name,
 )
 from ._events import RateLimit, call_fields
+from ._fork import fork_safe_lock, reset_in_child
 from ._resources import GpuReading, MemoryProbe, MemoryReading, system_probe, tightest
 from ._stats import Counter
 from ._values import format_bytes
@@ -131,12 +131,18 @@ class MemoryGuardStats:
 class _Reservations:
     """Estimates of guarded calls running in this process, counted as used by every check."""
 
-    __slots__ = ("calls", "lock", "total")
+    __slots__ = ("__weakref__", "calls", "lock", "total")
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.total = 0
         self.calls = 0
+        reset_in_child(self)
+
+    def _after_fork(self) -> None:
+        # The parent's running calls do not run in the child: nothing is reserved there.
+        self.lock = threading.Lock()
+        self.total = self.calls = 0
 
     def add(self, estimate: int) -> None:
         """Reserve `estimate` (call with the lock held)."""
@@ -211,7 +217,7 @@ class _Guard:
         self.last: tuple[MemoryReading, ...] = ()
         self.peak_rss: int | None = None
         self.last_peak_delta: int | None = None
-        self._lock = threading.Lock()
+        self._lock = fork_safe_lock(self, "_lock")
 
     # -- the check ------------------------------------------------------------------------
 
@@ -485,6 +491,13 @@ class _PeakSampler:
         self._lock = threading.Condition()
         self._windows: set[_Window] = set()
         self._thread: threading.Thread | None = None
+        reset_in_child(self)
+
+    def _after_fork(self) -> None:
+        # Neither the sampler's thread nor the parent's tracked calls exist in the child.
+        self._lock = threading.Condition()
+        self._windows = set()
+        self._thread = None
 
     def start(self, probe: MemoryProbe) -> _Window:
         window = _Window(probe)
@@ -520,17 +533,6 @@ class _PeakSampler:
 
 
 _sampler = _PeakSampler()
-
-
-def _after_fork_in_child() -> None:
-    # Neither the sampler's thread nor the parent's running calls exist in the child.
-    global _sampler, _reservations
-    _sampler = _PeakSampler()
-    _reservations = _Reservations()
-
-
-if hasattr(os, "register_at_fork"):  # not on Windows
-    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 # -- decoration ------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 
 from .._core import CallSignature, qualified_name, unwrap_method
 from .._events import RateLimit, call_fields
+from .._fork import reset_in_child
 from .._stats import Counter
 from ._guard import (
     COOLDOWN_S,
@@ -31,7 +32,6 @@ from ._guard import (
     abandoned,
     guard_of,
     per_backend,
-    reset_in_child,
 )
 from ._keys import HashedKey, KeyMaker, namespace_of, stable_digest
 from ._memory import MemoryBackend, MemoryStore

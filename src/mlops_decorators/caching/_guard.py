@@ -1,4 +1,4 @@
-"""Keeping a slow or dead shared backend from stalling calls, and per-process state sane.
+"""Keeping a slow or dead shared backend from stalling calls.
 
 A `BackendGuard` is kept per backend object (all functions using one store share it). It
 holds the backend's cool-down: after a failed operation the store is skipped for
@@ -9,21 +9,21 @@ the event loop's default executor, which the application needs for its own
 `IO_THREADS` threads. A `Budget` limits how long one async call waits for the backend in
 total, queueing for a thread included.
 
-`reset_in_child` registers objects whose locks, flights or threads mean nothing in a child
-made by ``os.fork()``: the child resets them before it runs anything else.
+A child made by ``os.fork()`` replaces a guard's lock and starts without its threads (see
+`mlops_decorators._fork`).
 """
 
 from __future__ import annotations
 
 import contextvars
-import os
 import sys
 import threading
 import weakref
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .. import _checks
+from .._fork import reset_in_child
 
 if TYPE_CHECKING:
     from concurrent.futures import ThreadPoolExecutor
@@ -36,7 +36,6 @@ __all__ = [
     "abandoned",
     "guard_of",
     "per_backend",
-    "reset_in_child",
 ]
 
 #: Seconds a shared backend is skipped after one of its operations failed (or outlasted the
@@ -46,31 +45,6 @@ COOLDOWN_S = 5.0
 IO_THREADS = 4
 
 T = TypeVar("T")
-
-
-class _Resettable(Protocol):
-    def _after_fork(self) -> None: ...
-
-
-_in_child: weakref.WeakSet[Any] = weakref.WeakSet()
-
-
-def reset_in_child(obj: _Resettable) -> None:
-    """Call ``obj._after_fork()`` in the child of every later ``os.fork()``, while `obj` lives.
-
-    Args:
-        obj: An object holding locks or threads of this process.
-    """
-    _in_child.add(obj)
-
-
-def _after_fork_in_child() -> None:
-    for obj in list(_in_child):
-        obj._after_fork()
-
-
-if hasattr(os, "register_at_fork"):  # pragma: no branch -- POSIX; Windows cannot fork
-    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 class Budget:

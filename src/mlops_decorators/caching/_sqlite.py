@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .. import _checks
-from ._guard import reset_in_child
+from .._fork import reset_in_child
 from ._serialize import Codec, resolve_secret
 
 if TYPE_CHECKING:

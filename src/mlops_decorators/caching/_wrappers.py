@@ -29,12 +29,14 @@ from __future__ import annotations
 import inspect
 import itertools
 import linecache
+import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from types import CodeType, FunctionType
 from typing import TYPE_CHECKING, Any
 
+from .._fork import fork_safe_lock
 from ._keys import HashedKey
 
 if TYPE_CHECKING:
@@ -214,7 +216,7 @@ def _generated(
 _serial = itertools.count()  # tells apart the generated sources of two same-named functions
 _COMPILED_KEPT = 256
 _compiled_sources: OrderedDict[tuple[str, str], tuple[CodeType, str]] = OrderedDict()
-_compiling = threading.Lock()
+_compiling = fork_safe_lock(sys.modules[__name__], "_compiling")
 
 
 def _compiled(source: str, name: str) -> CodeType:

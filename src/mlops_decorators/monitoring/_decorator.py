@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import inspect
 import logging
-import threading
 import time
 import weakref
 from collections.abc import Callable, Iterable, Mapping
@@ -41,6 +40,7 @@ from .._events import (
     RateLimit,
     call_fields,
 )
+from .._fork import fork_safe_lock
 from .._report import StatsReport
 from .._resources import system_probe, tightest
 from .._stats import (
@@ -88,7 +88,7 @@ class _Defaults:
     """The process-wide default exporters, and the functions that use them."""
 
     def __init__(self) -> None:
-        self.lock = threading.Lock()
+        self.lock = fork_safe_lock(self, "lock")
         self.exporters: tuple[Exporter, ...] = ()
         self.users: weakref.WeakSet[_Function] = weakref.WeakSet()
 
@@ -151,7 +151,7 @@ class _Function:
         self.exporters = options.exporters
         self.signature = CallSignature(fn)
         self.export_errors = Counter()
-        self.lock = threading.Lock()
+        self.lock = fork_safe_lock(self, "lock")
         self.targets: dict[Labels, _Target] = {}
         self._overflow: _Target | None = None
         self._first_keys: Labels | None = None

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
+import sys
 import weakref
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .._checks import instance_of, optional
+from .._fork import fork_safe_lock
 from .._stats import DURATION_BUCKETS_S, Registry
 from ._data import MonitoredSeries
 
@@ -125,7 +126,7 @@ class PrometheusExporter:
 # -- one process: read the statistics registry when scraped ---------------------------------
 
 _collectors: weakref.WeakKeyDictionary[Any, _Collector] = weakref.WeakKeyDictionary()
-_collectors_lock = threading.Lock()
+_collectors_lock = fork_safe_lock(sys.modules[__name__], "_collectors_lock")
 
 
 def _collector(registry: CollectorRegistry) -> _Collector:
@@ -143,7 +144,7 @@ class _Collector:
     """Reads the exported names from their statistics registries at each scrape."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        self._lock = fork_safe_lock(self, "_lock")
         self._names: dict[int, tuple[Registry, set[str]]] = {}
 
     def add(self, registry: Registry, name: str) -> None:
@@ -205,7 +206,7 @@ def _go_float(value: float) -> str:
 # -- multiprocess mode: write every call into prometheus_client's per-process files ---------
 
 _metrics: dict[tuple[str, ...], _Metrics] = {}
-_metrics_lock = threading.Lock()
+_metrics_lock = fork_safe_lock(sys.modules[__name__], "_metrics_lock")
 
 
 class _Metrics:

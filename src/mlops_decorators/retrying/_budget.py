@@ -8,12 +8,12 @@ only when a caller of the public methods gives no time.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from .. import _checks
+from .._fork import fork_safe_lock
 from .._stats import Counter
 
 if TYPE_CHECKING:
@@ -73,6 +73,7 @@ class RetryBudget:
     """
 
     __slots__ = (
+        "__weakref__",
         "_buckets",
         "_lock",
         "_per_bucket",
@@ -90,7 +91,7 @@ class RetryBudget:
         self.window = _checks.seconds("window", window, allow_zero=False)
         self._per_bucket = BUCKETS / self.window  # bucket index = time * _per_bucket
         self._buckets = [_Bucket(-BUCKETS - 1) for _ in range(BUCKETS)]
-        self._lock = threading.Lock()
+        self._lock = fork_safe_lock(self, "_lock")
         self._refusals = Counter()
 
     def __reduce__(self) -> tuple[type[RetryBudget], tuple[float, float, float]]:

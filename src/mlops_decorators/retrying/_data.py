@@ -7,10 +7,10 @@ of one decorated function (or block) behind it.
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from typing import Any
 
+from .._fork import fork_safe_lock
 from .._stats import Counter
 
 
@@ -103,6 +103,7 @@ class Stats:
     change only on the slow path, under a short lock."""
 
     __slots__ = (
+        "__weakref__",
         "budget_refusals",
         "fallbacks",
         "first_try_ok",
@@ -117,7 +118,7 @@ class Stats:
 
     def __init__(self) -> None:
         self.first_try_ok = Counter()
-        self.lock = threading.Lock()
+        self.lock = fork_safe_lock(self, "lock")
         self.slow_calls = self.slow_attempts = self.retries = 0
         self.slow_ok = self.giveups = self.fallbacks = self.budget_refusals = 0
         self.sleep_s = 0.0
