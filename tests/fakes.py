@@ -8,15 +8,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import random
+import signal
 import socket
 import threading
 import time
+import traceback
+import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 from unittest import mock
 
+import pytest
+
 from mlops_decorators.retrying import _budget, _policy
+
+needs_fork = pytest.mark.skipif(not hasattr(os, "fork"), reason="os.fork is POSIX only")
 
 
 class FakeClock:
@@ -136,6 +144,62 @@ def wait_until(predicate: Callable[[], object], timeout: float = 10.0) -> None:
     while not predicate():
         assert time.monotonic() < deadline, "condition not reached"
         time.sleep(0.001)
+
+
+@contextlib.contextmanager
+def held_elsewhere(*locks: Any) -> Iterator[None]:
+    """Hold `locks` in another thread for the duration of the block: a fork inside it copies
+    them held by a thread that does not exist in the child."""
+    held, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        for lock in locks:
+            lock.acquire()
+        held.set()
+        release.wait(10)
+        for lock in locks:
+            lock.release()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert held.wait(10), "the locks were not free"
+        yield
+    finally:
+        release.set()
+        holder.join()
+
+
+def run_in_child(body: Callable[[], None], deadline_s: float = 5.0) -> None:
+    """Run `body` in a child made by ``os.fork()``; fail unless it returns in time.
+
+    A hung child is killed at the deadline, so a regression fails the test instead of hanging
+    the suite. The child ends with ``os._exit``: 0 when `body` returned, 1 (its traceback on
+    stderr) when it raised.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # 3.12+: fork with threads
+        pid = os.fork()
+    if pid == 0:  # pragma: no cover -- the child: coverage does not follow it
+        code = 1
+        try:
+            body()
+            code = 0
+        except BaseException:
+            traceback.print_exc()
+        finally:
+            os._exit(code)
+    deadline = time.monotonic() + deadline_s
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            pytest.fail("the forked child hung")
+        time.sleep(0.002)
+    assert os.waitstatus_to_exitcode(status) == 0, "the forked child failed (see its stderr)"
 
 
 def free_port() -> int:

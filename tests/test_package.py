@@ -75,6 +75,7 @@ def test_light_decorators_load_only_their_modules_and_no_heavy_library() -> None
         "_core",
         "_checks",
         "_events",
+        "_fork",
         "_report",
         "_stats",
         "_values",

@@ -24,13 +24,16 @@ from __future__ import annotations
 import os
 import threading
 import weakref
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from typing import Protocol
+
+    class _Resettable(Protocol):
+        def _after_fork(self) -> None: ...
+
 
 __all__ = ["fork_safe_lock", "reset_in_child"]
-
-
-class _Resettable(Protocol):
-    def _after_fork(self) -> None: ...
 
 
 # Owner -> names of its attributes holding a lock; objects with an _after_fork(). Both weak:

@@ -11,11 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import os
-import signal
 import threading
-import time
-import traceback
-import warnings
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -23,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from fakes import FakeClock, start_threads, wait_until
+from fakes import FakeClock, held_elsewhere, needs_fork, run_in_child, start_threads, wait_until
 from mlops_decorators.caching import RedisBackend, SQLiteBackend, cache_result
 from mlops_decorators.caching import _cache as cache_module
 from mlops_decorators.caching._guard import COOLDOWN_S, IO_THREADS
@@ -31,8 +27,6 @@ from mlops_decorators.caching._guard import COOLDOWN_S, IO_THREADS
 SECRET = "test-secret"
 HUNG_TIMEOUT = 0.05
 IO_THREAD_PREFIX = "mlops-decorators-cache-io"
-
-needs_fork = pytest.mark.skipif(not hasattr(os, "fork"), reason="os.fork is POSIX only")
 
 
 class DictBackend:
@@ -139,33 +133,6 @@ def warnings_of(logs: pytest.LogCaptureFixture, text: str) -> list[Any]:
 # -- fork ----------------------------------------------------------------------------------
 
 
-def run_in_child(body: Callable[[], None], deadline_s: float = 10.0) -> None:
-    """Run `body` in a child made by ``os.fork()``; fail unless it exits cleanly in time."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)  # 3.12+: fork with threads
-        pid = os.fork()
-    if pid == 0:  # pragma: no cover -- the child: coverage does not follow it
-        code = 1
-        try:
-            body()
-            code = 0
-        except BaseException:
-            traceback.print_exc()
-        finally:
-            os._exit(code)
-    deadline = time.monotonic() + deadline_s
-    while True:
-        done, status = os.waitpid(pid, os.WNOHANG)
-        if done:
-            break
-        if time.monotonic() > deadline:
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-            pytest.fail("the forked child hung")
-        time.sleep(0.005)
-    assert os.waitstatus_to_exitcode(status) == 0
-
-
 @needs_fork
 @pytest.mark.parametrize("kind", ["sync", "async"])
 def test_fork_while_a_key_is_in_flight_does_not_hang_the_child(kind: str) -> None:
@@ -238,19 +205,6 @@ def test_fork_while_another_thread_holds_the_cache_locks(tmp_path: Path) -> None
         shared.guard._lock,
         backend._connections_lock,
     ]
-    held, release = threading.Event(), threading.Event()
-
-    def hold() -> None:
-        for lock in locks:
-            lock.acquire()
-        held.set()
-        release.wait(10)
-        for lock in locks:
-            lock.release()
-
-    holder = threading.Thread(target=hold)
-    holder.start()
-    assert held.wait(10)
 
     def child() -> None:
         assert double(1) == 2
@@ -260,11 +214,8 @@ def test_fork_while_another_thread_holds_the_cache_locks(tmp_path: Path) -> None
         info = quadruple.cache_info()
         assert (info.hits, info.backend_errors) == (1, 0)
 
-    try:
+    with held_elsewhere(*locks):
         run_in_child(child)
-    finally:
-        release.set()
-        holder.join()
     assert double(1) == 2  # the parent's locks are its own again
 
 
