@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .. import _checks
-from .._fork import reset_in_child
+from .._fork import fork_safe_lock
 from ._serialize import Codec, resolve_secret
 
 if TYPE_CHECKING:
@@ -104,22 +104,17 @@ class SQLiteBackend:
         self._writes = 0
         self._no_connections()
         self.codec = Codec(resolve_secret("secret", secret), repr(self))
-        reset_in_child(self)
 
     def _no_connections(self) -> None:
         """Start without connections: at construction, and in a copy (pickle)."""
         self._local = threading.local()
         # (connection, its thread, the pid that opened it): see _connection.
         self._connections: list[_Entry] = []
-        self._connections_lock = threading.Lock()
+        self._connections_lock = fork_safe_lock(self, "_connections_lock")
         # A backend dropped without close() still closes its connections: each holds a file
         # descriptor, and Python 3.13 warns about a connection collected open. No lock: once
         # the backend is garbage, no thread uses them.
         weakref.finalize(self, _close_connections, self._connections)
-
-    def _after_fork(self) -> None:
-        # A thread of the parent may have held the lock at the fork: it never opens here.
-        self._connections_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"SQLiteBackend({str(self.path)!r}, table={self._table!r})"
@@ -135,7 +130,6 @@ class SQLiteBackend:
     def __setstate__(self, state: dict[str, object]) -> None:
         self.__dict__.update(state)
         self._no_connections()
-        reset_in_child(self)
 
     def _connection(self) -> sqlite3.Connection:
         local = self._local
