@@ -40,6 +40,9 @@ __all__ = ["fork_safe_lock", "reset_in_child"]
 # a registration ends with its object (owners must be weakly referenceable and hashable).
 _locks: weakref.WeakKeyDictionary[Any, tuple[str, ...]] = weakref.WeakKeyDictionary()
 _resettable: weakref.WeakSet[Any] = weakref.WeakSet()
+# One tuple per set of names, shared by their owners: a statistics registry makes two owners
+# per name it counts, and a tuple each would stay allocated after they go (tuple free lists).
+_names: dict[tuple[str, ...], tuple[str, ...]] = {}
 
 
 def fork_safe_lock(owner: object, name: str) -> threading.Lock:
@@ -61,7 +64,8 @@ def fork_safe_lock(owner: object, name: str) -> threading.Lock:
         >>> Store()._lock.locked()
         False
     """
-    _locks[owner] = (*_locks.get(owner, ()), name)
+    names = (*_locks.get(owner, ()), name)
+    _locks[owner] = _names.setdefault(names, names)
     return threading.Lock()
 
 
