@@ -818,6 +818,23 @@ def test_caching_the_builtin_len_does_not_recurse(monkeypatch: pytest.MonkeyPatc
 # -- the wrapper binds like the function ------------------------------------------------------
 
 
+def passing(g: Any) -> Any:
+    """A ``functools.wraps`` decorator passing every call on unchanged (sync or async)."""
+    if inspect.iscoroutinefunction(g):
+
+        @functools.wraps(g)
+        async def ainner(*args: Any, **kwargs: Any) -> Any:
+            return await g(*args, **kwargs)
+
+        return ainner
+
+    @functools.wraps(g)
+    def inner(*args: Any, **kwargs: Any) -> Any:
+        return g(*args, **kwargs)
+
+    return inner
+
+
 def test_every_spelling_of_a_call_shares_one_entry_and_passes_the_same_values() -> None:
     """The wrapper takes the function's own parameters (positional-only, keyword-only,
     defaults): each spelling is one key, and the function gets the default objects
@@ -875,13 +892,6 @@ def test_parameters_named_like_the_wrappers_own_names_work() -> None:
 def test_under_a_decorator_that_takes_args_and_kwargs_the_defaults_hold() -> None:
     """The key comes from the innermost signature (``x, y=0``); the wrapper beneath takes
     ``(*args, **kwargs)``, whose empty defaults must not replace the cache wrapper's."""
-
-    def passing(g: Any) -> Any:
-        @functools.wraps(g)
-        def inner(*args: Any, **kwargs: Any) -> Any:
-            return g(*args, **kwargs)
-
-        return inner
 
     @cache_result
     @passing
@@ -984,21 +994,6 @@ async def test_under_a_decorator_an_argument_is_still_hashed_once_per_call() -> 
     decorator, a builtin) gets the ``(*args, **kwargs)`` wrapper, whose hit path is inlined
     too: one hash per call, hit or miss, every spelling."""
 
-    def passing(g: Any) -> Any:
-        if inspect.iscoroutinefunction(g):
-
-            @functools.wraps(g)
-            async def ainner(*args: Any, **kwargs: Any) -> Any:
-                return await g(*args, **kwargs)
-
-            return ainner
-
-        @functools.wraps(g)
-        def inner(*args: Any, **kwargs: Any) -> Any:
-            return g(*args, **kwargs)
-
-        return inner
-
     @cache_result
     @passing
     def f(a: Any, b: Any = 2, *, c: Any = 3) -> Any:
@@ -1052,13 +1047,6 @@ def test_a_method_hits_however_its_receiver_and_arguments_are_passed() -> None:
 def test_a_method_under_another_decorator_keeps_its_entries_per_instance() -> None:
     """The wrapper that passes the call on as written finds the instance's store too,
     whether the receiver comes positionally or by keyword."""
-
-    def passing(g: Any) -> Any:
-        @functools.wraps(g)
-        def inner(*args: Any, **kwargs: Any) -> Any:
-            return g(*args, **kwargs)
-
-        return inner
 
     class Model:
         def __init__(self, scale: int) -> None:
