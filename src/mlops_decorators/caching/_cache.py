@@ -382,9 +382,7 @@ class _Cache:
         """In a child made by ``os.fork()``: the threads that ran flights, or held locks, do
         not exist here, so their flights would never land and their locks never open."""
         self._lock = threading.Lock()
-        self._flights = {}
-        self._backend_warning = RateLimit(WARN_EVERY_S, clock=_monotonic)
-        self._copy_warning = RateLimit(WARN_EVERY_S, clock=_monotonic)
+        self._flights = {}  # the rate limits' locks are fork-safe on their own (_fork)
         for store in self._stores():
             store.after_fork()
 
