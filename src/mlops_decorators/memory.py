@@ -134,14 +134,13 @@ class _Reservations:
     __slots__ = ("__weakref__", "calls", "lock", "total")
 
     def __init__(self) -> None:
-        self.lock = threading.Lock()
+        self.lock = fork_safe_lock(self, "lock")
         self.total = 0
         self.calls = 0
         reset_in_child(self)
 
     def _after_fork(self) -> None:
         # The parent's running calls do not run in the child: nothing is reserved there.
-        self.lock = threading.Lock()
         self.total = self.calls = 0
 
     def add(self, estimate: int) -> None:

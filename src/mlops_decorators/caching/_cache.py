@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 
 from .._core import CallSignature, qualified_name, unwrap_method
 from .._events import RateLimit, call_fields
-from .._fork import reset_in_child
+from .._fork import fork_safe_lock, reset_in_child
 from .._stats import Counter
 from ._guard import (
     COOLDOWN_S,
@@ -351,7 +351,7 @@ class _Cache:
         self.expirations = Counter()
         self.backend_errors = Counter()
         self.backend_skips = Counter()
-        self._lock = threading.Lock()
+        self._lock = fork_safe_lock(self, "_lock")
         self._flights: dict[Hashable, Any] = {}
         # Flights finished so far: a new leader re-reads the cache only when one finished
         # since its own miss (saves a backend round trip on every other miss).
@@ -379,10 +379,9 @@ class _Cache:
         reset_in_child(self)
 
     def _after_fork(self) -> None:
-        """In a child made by ``os.fork()``: the threads that ran flights, or held locks, do
-        not exist here, so their flights would never land and their locks never open."""
-        self._lock = threading.Lock()
-        self._flights = {}  # the rate limits' locks are fork-safe on their own (_fork)
+        """In a child made by ``os.fork()``: the threads that ran flights do not exist here,
+        so their flights would never land (the lock is fork-safe, see `_fork`)."""
+        self._flights = {}
         for store in self._stores():
             store.after_fork()
 

@@ -17,13 +17,12 @@ from __future__ import annotations
 
 import contextvars
 import sys
-import threading
 import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .. import _checks
-from .._fork import reset_in_child
+from .._fork import fork_safe_lock, reset_in_child
 
 if TYPE_CHECKING:
     from concurrent.futures import ThreadPoolExecutor
@@ -100,7 +99,7 @@ class BackendGuard:
     def __init__(self, timeout: float | None, clock: Callable[[], float]) -> None:
         self.timeout = timeout
         self._clock = clock
-        self._lock = threading.Lock()
+        self._lock = fork_safe_lock(self, "_lock")
         # 0.0 while healthy, else the end of the cool-down (or of the probe's turn).
         self._until = 0.0
         self._pool: ThreadPoolExecutor | None = None
@@ -188,7 +187,6 @@ class BackendGuard:
     def _after_fork(self) -> None:
         # The parent's threads do not exist here: a pool that believes they idle would
         # queue jobs that never run.
-        self._lock = threading.Lock()
         self._pool = None
 
 
