@@ -8,7 +8,6 @@ like a bound method and also binds the accessors that name a call
 
 from __future__ import annotations
 
-import builtins
 import functools
 import inspect
 from collections.abc import Callable, Iterable
@@ -204,9 +203,9 @@ def cache_result(
 
 
 def _apply(fn: Any, **options: Any) -> Any:
-    target = check_target(fn, "cache_result", allow_generators=False)  # before its state
+    check_target(fn, "cache_result", allow_generators=False)  # before its state
     state = _Cache(fn, **options)
-    sync, async_ = wrapper_factories(state, builtin=_is_builtin(target))
+    sync, async_ = wrapper_factories(state)
     wrapper = decorate(
         fn,
         "cache_result",
@@ -224,12 +223,6 @@ def _apply(fn: Any, **options: Any) -> Any:
     if not state.binds_instance:
         return wrapper
     return functools.update_wrapper(_Method(wrapper), wrapper)
-
-
-def _is_builtin(fn: Any) -> bool:
-    """Whether `fn` is a builtin (``len``, ``tuple``), which the cache's own code calls."""
-    name = getattr(fn, "__name__", None)
-    return isinstance(name, str) and getattr(builtins, name, None) is fn
 
 
 class _Method(functools.partial):  # type: ignore[type-arg]

@@ -26,6 +26,7 @@ it back runs it uncached (`_reentrant`).
 
 from __future__ import annotations
 
+import builtins
 import inspect
 import itertools
 import linecache
@@ -107,23 +108,22 @@ _IN_INSTANCE_STORE = (
 )
 
 
-def wrapper_factories(state: _Cache, *, builtin: bool) -> tuple[WrapperFactory, WrapperFactory]:
+def wrapper_factories(state: _Cache) -> tuple[WrapperFactory, WrapperFactory]:
     """The sync and async wrapper factories for `state`'s function (`decorate` picks one).
 
     Args:
         state: The cached function's `_Cache`.
-        builtin: The function is a builtin, which the cache's own code may call.
     """
-    call, call_async = state.call, state.call_async
-    if builtin:
-        call = _reentrant(call)
+    call_async = state.call_async
     if state.memory and state.keys.by_parameters is not None:
         return (
-            lambda func: _generated(state, func, call, is_async=False),
+            lambda func: _generated(state, func, _sync_call(state, func), is_async=False),
             lambda func: _generated(state, func, call_async, is_async=True),
         )
 
     def make_sync(func: Callable[..., Any]) -> Callable[..., Any]:
+        call = _sync_call(state, func)
+
         def cached(*args: Any, **kwargs: Any) -> Any:
             return call(func, args, kwargs)
 
@@ -136,6 +136,15 @@ def wrapper_factories(state: _Cache, *, builtin: bool) -> tuple[WrapperFactory, 
         return cached
 
     return make_sync, make_async
+
+
+def _sync_call(state: _Cache, func: Callable[..., Any]) -> Callable[..., Any]:
+    """`state.call`, made re-entrant for a builtin (``len``, ``tuple``), which the cache's own
+    code calls."""
+    name = getattr(func, "__name__", None)
+    if isinstance(name, str) and getattr(builtins, name, None) is func:
+        return _reentrant(state.call)
+    return state.call
 
 
 def _signed_by_its_code(func: Callable[..., Any]) -> bool:
