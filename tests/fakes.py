@@ -146,6 +146,15 @@ def wait_until(predicate: Callable[[], object], timeout: float = 10.0) -> None:
         time.sleep(0.001)
 
 
+async def until_waiting(cached: Any, count: int) -> None:
+    """Yield to the event loop until `count` tasks wait for the single flight of the
+    `cache_result` function `cached` (at most 1000 turns, no fixed sleeps)."""
+    for _ in range(1000):
+        await asyncio.sleep(0)
+        if cached.cache_info().single_flight_waits == count:
+            return
+
+
 @contextlib.contextmanager
 def held_elsewhere(*locks: Any) -> Iterator[None]:
     """Hold `locks` in another thread for the duration of the block: a fork inside it copies

@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from fakes import start_threads, wait_until
+from fakes import start_threads, until_waiting, wait_until
 from mlops_decorators.caching import cache_result
 
 N = 32
@@ -101,10 +101,7 @@ async def test_async_exception_fans_out() -> None:
         raise KeyError(x)
 
     tasks = [asyncio.create_task(broken(1)) for _ in range(N)]
-    for _ in range(1000):
-        await asyncio.sleep(0)
-        if broken.cache_info().single_flight_waits == N - 1:
-            break
+    await until_waiting(broken, N - 1)
     release.set()
     results = await asyncio.gather(*tasks, return_exceptions=True)
     assert len(calls) == 1

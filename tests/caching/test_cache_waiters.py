@@ -8,7 +8,7 @@ import threading
 import traceback
 from typing import Any
 
-from fakes import start_threads, wait_until
+from fakes import start_threads, until_waiting, wait_until
 from mlops_decorators.caching import cache_result
 
 N = 16
@@ -57,10 +57,7 @@ async def test_each_waiting_task_raises_its_own_copy_of_the_leaders_exception() 
         raise KeyError(x)
 
     tasks = [asyncio.create_task(broken(1)) for _ in range(N)]
-    for _ in range(1000):
-        await asyncio.sleep(0)
-        if broken.cache_info().single_flight_waits == N - 1:
-            break
+    await until_waiting(broken, N - 1)
     release.set()
     results = await asyncio.gather(*tasks, return_exceptions=True)
     assert all(type(r) is KeyError and r.args == (1,) for r in results)
