@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import random
 import signal
 import socket
+import subprocess
+import sys
+import textwrap
 import threading
 import time
 import traceback
@@ -209,6 +213,19 @@ def run_in_child(body: Callable[[], None], deadline_s: float = 5.0) -> None:
             pytest.fail("the forked child hung")
         time.sleep(0.002)
     assert os.waitstatus_to_exitcode(status) == 0, "the forked child failed (see its stderr)"
+
+
+def run_python(code: str) -> object:
+    """Run `code` in a fresh interpreter; return what it printed as JSON."""
+    completed = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    return json.loads(completed.stdout)
 
 
 def free_port() -> int:

@@ -9,35 +9,20 @@ from __future__ import annotations
 import ast
 import importlib
 import importlib.metadata
-import json
 import pickle
 import pkgutil
 import re
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 import pytest
 
 import mlops_decorators
+from fakes import run_python
 
 HEAVY = ("numpy", "pydantic", "psutil")
 PACKAGE_DIR = Path(mlops_decorators.__file__).parent
 SUBMODULES = sorted(info.name for info in pkgutil.iter_modules(mlops_decorators.__path__))
-
-
-def run_python(code: str) -> object:
-    """Run `code` in a fresh interpreter; return what it printed as JSON."""
-    completed = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert completed.returncode == 0, completed.stderr
-    return json.loads(completed.stdout)
 
 
 def loaded_after(statement: str) -> dict[str, list[str]]:

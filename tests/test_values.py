@@ -13,11 +13,8 @@ from __future__ import annotations
 import argparse
 import ast
 import dataclasses
-import json
 import os
-import subprocess
 import sys
-import textwrap
 import threading
 from collections import ChainMap, OrderedDict, UserDict
 from collections.abc import Iterator, MutableMapping
@@ -29,7 +26,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from fakes import resizing_thread
+from fakes import resizing_thread, run_python
 from mlops_decorators._values import (
     DEFAULT_REDACT,
     REDACTED,
@@ -92,14 +89,7 @@ def test_summarising_an_array_like_does_not_import_numpy() -> None:
         text = Summarizer(200, DEFAULT_REDACT).value({"x": FakeArray(), "y": [1, "a"]})
         print(json.dumps([text, "numpy" in sys.modules]))
     """
-    completed = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    assert json.loads(completed.stdout) == [
+    assert run_python(code) == [
         "{'x': FakeArray(shape=(10000, 3), dtype=float32), 'y': [1, 'a']}",
         False,
     ]
@@ -486,14 +476,7 @@ def test_summarising_a_record_does_not_import_pydantic() -> None:
         text = Summarizer(200, DEFAULT_REDACT).value(Point(1))
         print(json.dumps([text, "pydantic" in sys.modules]))
     """
-    completed = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    assert json.loads(completed.stdout) == ["Point(x=1)", False]
+    assert run_python(code) == ["Point(x=1)", False]
 
 
 SECRET_NAMES = [
