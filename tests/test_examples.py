@@ -53,15 +53,19 @@ def test_example_runs(script: Path) -> None:
         assert expected in output
 
 
-def test_log_calls_example_shows_redaction_and_the_reraised_error() -> None:
-    completed = subprocess.run(
-        [sys.executable, str(EXAMPLES / "log_calls_feature_pipeline.py")],
+def example_output(name: str) -> str:
+    """What ``examples/<name>`` prints on stdout (it must succeed)."""
+    return subprocess.run(
+        [sys.executable, str(EXAMPLES / name)],
         capture_output=True,
         text=True,
         timeout=60,
         check=True,
-    )
-    output = completed.stdout
+    ).stdout
+
+
+def test_log_calls_example_shows_redaction_and_the_reraised_error() -> None:
+    output = example_output("log_calls_feature_pipeline.py")
     assert "sk-live" not in output
     assert "ada@example.com" not in output
     assert "api_key='***'" in output
@@ -71,14 +75,7 @@ def test_log_calls_example_shows_redaction_and_the_reraised_error() -> None:
 
 
 def test_validate_predict_example_rejects_bad_batches_without_showing_the_token() -> None:
-    completed = subprocess.run(
-        [sys.executable, str(EXAMPLES / "validate_predict.py")],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    output = completed.stdout
+    output = example_output("validate_predict.py")
     assert "12345" not in output
     assert "argument 'settings.threshold': Input should be less than 1 (got 1.5)" in output
     assert "6 batches, 5 rejected" in output
